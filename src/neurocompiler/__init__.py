@@ -1,0 +1,1 @@
+"""neurocompiler: a differentiable register machine and its neural compiler."""

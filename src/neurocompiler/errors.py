@@ -1,0 +1,24 @@
+"""The project's error types. The CLI prints them as one line and exits with status 2."""
+
+from __future__ import annotations
+
+
+class NeurocompilerError(Exception):
+    """Base class for errors caused by bad input (never by a bug)."""
+
+
+class AsmError(NeurocompilerError):
+    """A bad program: reported as ``file:line:col: message``."""
+
+    def __init__(self, file: str, line: int, col: int, msg: str) -> None:
+        self.file, self.line, self.col, self.msg = file, line, col, msg
+        super().__init__(f"{file}:{line}:{col}: {msg}")
+
+
+class InputError(NeurocompilerError):
+    """Bad input other than program text: a value out of range, an unknown register,
+    an unreadable file, a malformed checkpoint."""
+
+
+class NotHaltedError(NeurocompilerError):
+    """A run that did not halt within its step budget."""
