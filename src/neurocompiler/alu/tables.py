@@ -1,0 +1,33 @@
+"""Derived artefacts of the opcode table, built in one place and cached.
+
+``result_index(name, n)`` is the n x n table of exact results of ALU opcode ``name``
+(entry [i, j] = fn(i, j) mod n). The dense 4-D table of equation 7 is its one-hot
+expansion, ``dense_table(ops, n)`` with shape (|ops|, n, n, n).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from ..isa import alu_result
+
+
+@lru_cache(maxsize=None)
+def result_index(name: str, n: int) -> torch.Tensor:
+    """LongTensor (n, n): the result of ``name`` on every pair of values."""
+    rows = [[alu_result(name, i, j, n) for j in range(n)] for i in range(n)]
+    return torch.tensor(rows, dtype=torch.long)
+
+
+def dense_table(ops: tuple[str, ...], n: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """T[o, i, j, l] = 1 iff ops[o](i, j) = l: the paper's 4-D lookup table (eq. 7)."""
+    table = torch.zeros(len(ops), n, n, n, dtype=dtype)
+    for o, name in enumerate(ops):
+        table[o].scatter_(-1, result_index(name, n).unsqueeze(-1), 1.0)
+    return table
+
+
+def dense_table_bytes(n_ops: int, n: int, itemsize: int = 4) -> int:
+    return n_ops * n ** 3 * itemsize

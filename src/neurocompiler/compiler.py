@@ -1,0 +1,142 @@
+"""The neural compiler: a linked :class:`~neurocompiler.asm.Program` -> a
+:class:`CompiledProgram`, the machine's parameters, analytically (no training).
+
+Each instruction line l becomes a set of distributions (Bunel et al. 2016):
+
+* ``op``     (L+1, |OPCODES|): which opcode line l runs;
+* ``a``, ``b`` (L+1, R): its source registers;
+* ``x``      (L+1, R): its destination register;
+* ``k``      (L+1, n): its constant;
+* ``target`` (L+1, L+1): its jump target address.
+
+Row L is an implicit ``halt``: running past the last instruction, or jumping to an
+address outside the program, lands there. Frozen programs (the default) hold exact
+one-hot buffers. ``trainable=True`` holds logits instead (``sharpness`` on the compiled
+choice, 0 elsewhere), so the program is adaptive and can be trained, as in Bunel et al.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .asm import Instruction, Program, SourceLoc
+from .config import MachineConfig
+from .errors import InputError
+from .isa import OP_INDEX, OPCODES
+
+FIELD_NAMES = ("op", "a", "b", "x", "k", "target")
+
+
+class CompiledProgram(nn.Module):
+    """A program as per-line distributions; an ``nn.Module`` whose parameters (when
+    ``trainable``) or buffers (when frozen) can be saved to safetensors."""
+
+    def __init__(self, program: Program, trainable: bool = False, sharpness: float = 20.0) -> None:
+        super().__init__()
+        self.program = program
+        self.config = program.config
+        self.trainable = trainable
+        self.sharpness = sharpness
+        one_hot = self._one_hot_fields(program)
+        for name, p in one_hot.items():
+            if trainable:
+                setattr(self, name, nn.Parameter(p * sharpness))
+            else:
+                self.register_buffer(name, p)
+
+    @property
+    def lines(self) -> int:
+        """L + 1: the program's instructions plus the implicit halt."""
+        return len(self.program) + 1
+
+    @staticmethod
+    def _one_hot_fields(program: Program) -> dict[str, torch.Tensor]:
+        cfg, L = program.config, len(program)
+        rows = list(program.instructions) + [Instruction("halt")]  # implicit halt at address L
+        idx = {
+            "op": [OP_INDEX[ins.op] for ins in rows],
+            "a": [ins.a for ins in rows],
+            "b": [ins.b for ins in rows],
+            "x": [ins.x for ins in rows],
+            "k": [ins.k for ins in rows],
+            "target": [min(ins.target, L) for ins in rows],
+        }
+        width = {"op": len(OPCODES), "a": cfg.registers, "b": cfg.registers,
+                 "x": cfg.registers, "k": cfg.base, "target": L + 1}
+        return {f: F.one_hot(torch.tensor(idx[f]), width[f]).float() for f in FIELD_NAMES}
+
+    def distributions(self) -> dict[str, torch.Tensor]:
+        """Per-line probability distributions, ``{field: (L+1, width)}``."""
+        if self.trainable:
+            return {f: torch.softmax(getattr(self, f), -1) for f in FIELD_NAMES}
+        return {f: getattr(self, f) for f in FIELD_NAMES}
+
+    def metadata(self) -> dict[str, str]:
+        prog = self.program
+        return {
+            "format": "neurocompiler.CompiledProgram/1",
+            "config": json.dumps(asdict(self.config)),
+            "trainable": json.dumps(self.trainable),
+            "sharpness": json.dumps(self.sharpness),
+            "entry": json.dumps(prog.entry),
+            "labels": json.dumps(prog.labels),
+            "instructions": json.dumps([
+                {**{k: getattr(ins, k) for k in ("op", "a", "b", "x", "k", "target", "text")},
+                 "loc": [ins.loc.file, ins.loc.line, ins.loc.col]}
+                for ins in prog.instructions]),
+        }
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write parameters and the program listing to ``path`` (safetensors), atomically."""
+        path = Path(path)
+        tensors = {f: getattr(self, f).detach().contiguous().cpu() for f in FIELD_NAMES}
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(tensors, tmp, metadata=self.metadata())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CompiledProgram":
+        """Read a program written by :meth:`save`."""
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                meta = fh.metadata() or {}
+            tensors = load_file(str(path))
+        except (OSError, SafetensorError) as exc:
+            raise InputError(f"{path}: cannot read compiled program: {exc}") from None
+        if meta.get("format") != "neurocompiler.CompiledProgram/1":
+            raise InputError(f"{path}: not a neurocompiler compiled program")
+        cfg = MachineConfig(**json.loads(meta["config"]))
+        instructions = tuple(
+            Instruction(d["op"], d["a"], d["b"], d["x"], d["k"], d["target"],
+                        SourceLoc(*d["loc"]), d["text"])
+            for d in json.loads(meta["instructions"]))
+        program = Program(instructions, json.loads(meta["labels"]), cfg, json.loads(meta["entry"]))
+        out = cls(program, trainable=json.loads(meta["trainable"]),
+                  sharpness=json.loads(meta["sharpness"]))
+        missing = set(FIELD_NAMES) - set(tensors)
+        if missing:
+            raise InputError(f"{path}: missing tensors {sorted(missing)}")
+        with torch.no_grad():
+            for f in FIELD_NAMES:
+                getattr(out, f).copy_(tensors[f])
+        return out
+
+
+def compile_program(program: Program, trainable: bool = False, sharpness: float = 20.0) -> CompiledProgram:
+    """Compile a linked program into the machine's parameters (no training)."""
+    return CompiledProgram(program, trainable=trainable, sharpness=sharpness)
