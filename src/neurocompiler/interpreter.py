@@ -59,55 +59,62 @@ def initial_values(program: Program, registers: dict[int, int] | Sequence[int] |
     return regs, mem
 
 
+def execute(program: Program, pc: int, R: list[int], M: list[int]) -> int | None:
+    """Execute the instruction at ``pc`` in place on ``R`` and ``M``: one reference step.
+
+    Returns the next address, or None when the machine halts (``halt``, or ``pc``
+    outside the program).
+    """
+    n, m = program.config.base, program.config.m
+    if not 0 <= pc < len(program):
+        return None
+    ins = program.instructions[pc]
+    group = OPCODE_BY_NAME[ins.op].group
+    if group == "halt":
+        return None
+    if group == "alu":
+        R[ins.x] = alu_result(ins.op, R[ins.a], R[ins.b], n)
+    elif group == "const":
+        R[ins.x] = ins.k
+    elif group == "read":
+        R[ins.x] = M[R[ins.a]] if R[ins.a] < m else 0
+    elif group == "write":
+        if R[ins.b] < m:
+            M[R[ins.b]] = R[ins.a]
+    elif group == "jump":
+        return ins.target if R[ins.a] == 1 else pc + 1
+    elif group == "jumpr":
+        return R[ins.b] if R[ins.a] == 1 else pc + 1
+    elif group == "jmp":
+        return ins.target
+    elif group == "call":
+        R[ins.x] = (pc + 1) % n
+        return ins.target
+    elif group == "ret":
+        return R[ins.a]
+    elif group == "store":
+        R[ins.x] = pc % n
+    else:  # pragma: no cover - the opcode table and this switch must agree
+        raise AssertionError(f"unhandled opcode group {group}")
+    return pc + 1
+
+
 def run(program: Program, registers: dict[int, int] | Sequence[int] | None = None,
         memory: Sequence[int] | None = None, max_steps: int = 10_000,
         trace: bool = False) -> RunResult:
     """Run ``program`` exactly from its entry address."""
-    n, m, L = program.config.base, program.config.m, len(program)
+    L = len(program)
     R, M = initial_values(program, registers, memory)
     pc, steps, halted = program.entry, 0, False
     log: list[TraceStep] = []
     while steps < max_steps:
         steps += 1
-        at = pc
-        if not 0 <= pc < L:
-            halted = True
-            text = "(halt: past the end of the program)"
-        else:
-            ins = program.instructions[pc]
-            text = ins.text
-            group = OPCODE_BY_NAME[ins.op].group
-            nxt = pc + 1
-            if group == "halt":
-                halted = True
-            elif group == "alu":
-                R[ins.x] = alu_result(ins.op, R[ins.a], R[ins.b], n)
-            elif group == "const":
-                R[ins.x] = ins.k
-            elif group == "read":
-                R[ins.x] = M[R[ins.a]] if R[ins.a] < m else 0
-            elif group == "write":
-                if R[ins.b] < m:
-                    M[R[ins.b]] = R[ins.a]
-            elif group == "jump":
-                nxt = ins.target if R[ins.a] == 1 else nxt
-            elif group == "jumpr":
-                nxt = R[ins.b] if R[ins.a] == 1 else nxt
-            elif group == "jmp":
-                nxt = ins.target
-            elif group == "call":
-                R[ins.x] = (pc + 1) % n
-                nxt = ins.target
-            elif group == "ret":
-                nxt = R[ins.a]
-            elif group == "store":
-                R[ins.x] = pc % n
-            else:  # pragma: no cover - the opcode table and this switch must agree
-                raise AssertionError(f"unhandled opcode group {group}")
-            if not halted:
-                pc = nxt
+        nxt = execute(program, pc, R, M)
+        halted = nxt is None
         if trace:
-            log.append(TraceStep(steps, at if 0 <= at < L else L, text, tuple(R)))
+            text = program.instructions[pc].text if 0 <= pc < L else "(halt: outside the program)"
+            log.append(TraceStep(steps, pc if 0 <= pc < L else L, text, tuple(R)))
         if halted:
             break
+        pc = nxt
     return RunResult(halted, steps, R, M, log)

@@ -31,7 +31,7 @@ from .compiler import CompiledProgram
 from .isa import OP_INDEX, OPCODES, REGISTER_WRITERS
 from .state import State
 
-_TINY = 1e-30
+_TINY = 1e-12
 
 
 def _cols(*names: str) -> list[int]:
@@ -145,7 +145,7 @@ class Machine(nn.Module):
         if active[_JUMPR] or active[_RET]:
             c_next = c_next + (to_reg[:, None] * v + Fo[:, _RET, None] * u) @ self._value_to_addr.to(dtype)
         p_halt = Fo[:, _HALT]
-        still = (1 - p_halt)[:, None]
+        still = c_next.sum(-1, keepdim=True)  # = 1 - p_halt, without the cancellation
         c_new = torch.where(still > _TINY, c_next / still.clamp_min(_TINY), c)
         h_new = h + run * p_halt
         return State(M_new, R_new, c_new, h_new)

@@ -51,12 +51,9 @@ class TableALU(ALU):
     def op_output(self, name: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         n = self.base
         if self.structured and name in self.STRUCTURED:
-            if name == "copy":
-                return a
-            if name == "inc":
-                return a.roll(1, -1)
-            if name == "dec":
-                return a.roll(-1, -1)
+            if name in ("copy", "inc", "dec"):  # eq. 7 sums over b too: a_l * sum(b)
+                shift = {"copy": 0, "inc": 1, "dec": -1}[name]
+                return a.roll(shift, -1) * b.sum(-1, keepdim=True)
             if name in ("add", "sub"):  # circular convolution / correlation
                 idx = self._add_idx if name == "add" else self._sub_idx
                 return torch.einsum("bi,bki->bk", a, b[:, idx])

@@ -7,6 +7,7 @@
 #   preserves r1, r2, r3, r12..r14; clobbers r4..r11, and sets r15 = 1.
 # Each pass compares neighbours with `min`/`max` (no branch on the comparison) and
 # bubbles the largest of M[0..end-1] to M[end-1]; the passes stop when end <= 1.
+# 18 instructions, so it needs base n >= 18 (a program has at most n instructions).
 main:
     const 1 r15             # r15: the constant 1
     copy r1 r4              # r4: end, the length of the unsorted prefix

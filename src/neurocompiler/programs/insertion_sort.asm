@@ -7,6 +7,7 @@
 #   preserves r1, r2, r3, r10..r13, r15; clobbers r4..r9, and sets r14 = 0.
 # For i = 1 .. r1-1: take key = M[i], shift the larger elements of the sorted prefix
 # M[0..i-1] one cell to the right, and drop the key into the gap.
+# 19 instructions, so it needs base n >= 19 (a program has at most n instructions).
 main:
     const 0 r14             # r14: the constant 0
     const 1 r4              # r4: i

@@ -5,7 +5,8 @@
 #   inputs:   r1 = length, 0 <= r1 <= min(memory, n-1); M[0..r1-1] = the values.
 #   outputs:  M[0..r1-1] sorted ascending. Every other cell is left as it was.
 #   preserves r1, r2, r3, r10..r15; clobbers r4..r9.
-# Works for any base n >= 2 (all indices stay <= r1 <= n-1, so nothing wraps).
+# 22 instructions, so it needs base n >= 22 (a program has at most n instructions);
+# all indices stay <= r1 <= n-1, so nothing wraps. See exchange_sort.asm for base 16.
 main:
     const 0 r4              # r4: i, the position being filled
 outer:
