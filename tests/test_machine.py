@@ -246,3 +246,12 @@ def test_gradients_reach_soft_inputs_through_a_loop():
     loss.backward()
     assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
     assert logits.grad[0, 3] < 0  # raising P(r1 = 3) lowers the loss
+
+
+def test_machine_refuses_an_alu_without_the_programs_opcodes():
+    from neurocompiler.alu import TableALU
+
+    program = compile_program(assemble("mul r1 r2 r3\nhalt", MachineConfig(base=8)))
+    with pytest.raises(ValueError, match="lacks opcodes the program can run: mul"):
+        Machine(program, alu=TableALU(8, ops=("add", "sub")))
+    Machine(program, alu=TableALU(8, ops=("mul",)))  # enough for this program

@@ -28,7 +28,7 @@ from torch import nn
 
 from .alu import ALU, make_alu
 from .compiler import CompiledProgram
-from .isa import OP_INDEX, OPCODES, REGISTER_WRITERS
+from .isa import ALU_NAMES, OP_INDEX, OPCODES, REGISTER_WRITERS
 from .state import State
 
 _TINY = 1e-12
@@ -67,6 +67,10 @@ class Machine(nn.Module):
         self.alu = make_alu(alu, self.config.base) if isinstance(alu, str) else alu
         if self.alu.base != self.config.base:
             raise ValueError(f"ALU base {self.alu.base} != machine base {self.config.base}")
+        used = ALU_NAMES if program.trainable else {ins.op for ins in program.program.instructions}
+        missing = sorted(set(used) & set(ALU_NAMES) - set(self.alu.ops))
+        if missing:
+            raise ValueError(f"the ALU lacks opcodes the program can run: {', '.join(missing)}")
         n, L1 = self.config.base, program.lines
         addr = torch.arange(L1)
         # call/store values: address l -> value (l + 1) mod n / l mod n.
