@@ -17,8 +17,9 @@ from .errors import AsmError, InputError
 from .isa import DST, IMM, LABEL, REG, Opcode, lookup
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_REGISTER = re.compile(r"r(\d+)\Z")
-_INT = re.compile(r"[+-]?\d+\Z")
+_REGISTER = re.compile(r"r([0-9]+)\Z")
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_MAX_DIGITS = 30  # longer literals are out of range for any machine; int() would refuse them
 _TOKEN = re.compile(r"\S+")
 
 
@@ -88,12 +89,24 @@ class ParsedFile:
     labels: list[tuple[str, int, SourceLoc]] = field(default_factory=list)  # (name, local index, loc)
 
 
+def _int(tok: str) -> int:
+    """A decimal literal; absurdly long ones become a huge value (out of range)."""
+    digits = tok.lstrip("+-")
+    if len(digits.lstrip("0")) > _MAX_DIGITS:
+        return -(10 ** _MAX_DIGITS) if tok.startswith("-") else 10 ** _MAX_DIGITS
+    return int(tok)
+
+
+def _show(val: int) -> str:
+    return str(val) if abs(val) < 10 ** _MAX_DIGITS else "(too many digits)"
+
+
 def _operand(kind: str, tok: str, loc: SourceLoc, cfg: MachineConfig) -> int | str:
     if kind in (REG, DST):
         m = _REGISTER.match(tok)
         if not m:
             raise AsmError(loc.file, loc.line, loc.col, f"expected a register, got '{tok}'")
-        idx = int(m.group(1))
+        idx = _int(m.group(1))
         if idx >= cfg.registers:
             raise AsmError(loc.file, loc.line, loc.col,
                            f"register {tok} out of range (r0..r{cfg.registers - 1})")
@@ -101,19 +114,19 @@ def _operand(kind: str, tok: str, loc: SourceLoc, cfg: MachineConfig) -> int | s
     if kind == IMM:
         if not _INT.match(tok):
             raise AsmError(loc.file, loc.line, loc.col, f"expected an integer literal, got '{tok}'")
-        val = int(tok)
+        val = _int(tok)
         if not 0 <= val < cfg.base:
             raise AsmError(loc.file, loc.line, loc.col,
-                           f"literal {val} out of range 0..{cfg.base - 1}")
+                           f"literal {_show(val)} out of range 0..{cfg.base - 1}")
         return val
     # LABEL: an identifier, or (extension) a literal address.
     if _INT.match(tok):
-        val = int(tok)
+        val = _int(tok)
         if not 0 <= val < cfg.base:
             raise AsmError(loc.file, loc.line, loc.col,
-                           f"address {val} out of range 0..{cfg.base - 1}")
+                           f"address {_show(val)} out of range 0..{cfg.base - 1}")
         return val
-    if not _IDENT.match(tok) or _REGISTER.match(tok):
+    if not _IDENT.match(tok):
         raise AsmError(loc.file, loc.line, loc.col, f"expected a label, got '{tok}'")
     return tok
 
@@ -135,7 +148,8 @@ def _parse_instruction(tokens: list[tuple[str, int]], name: str, lineno: int,
     if form is None:
         counts = " or ".join(str(len(f)) for f in op.forms)
         raise AsmError(name, lineno, col,
-                       f"wrong operand count for '{op.name}': expected {counts} "
+                       f"wrong operand count for '{head if op.name != 'const' else op.name}': "
+                       f"expected {counts} "
                        f"({op.syntax()}), got {len(rest)}")
     fields: dict[str, int] = {}
     label_ref = None
@@ -154,13 +168,14 @@ def parse(text: str, name: str = "<string>", config: MachineConfig | None = None
     """Parse one file's text. Label references stay unresolved until :func:`link`."""
     cfg = config or MachineConfig()
     out = ParsedFile(name)
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")
         code = raw.split("#", 1)[0]
         tokens = [(m.group(0), m.start() + 1) for m in _TOKEN.finditer(code)]
         while tokens and tokens[0][0].endswith(":"):
             tok, col = tokens.pop(0)
             label = tok[:-1]
-            if not _IDENT.match(label) or _REGISTER.match(label):
+            if not _IDENT.match(label):
                 raise AsmError(name, lineno, col, f"invalid label name '{label}'")
             out.labels.append((label, len(out.items), SourceLoc(name, lineno, col)))
         if tokens:
@@ -192,7 +207,8 @@ def link(files: list[ParsedFile], config: MachineConfig | None = None) -> Progra
             if item.label_ref is not None:
                 ref, loc = item.label_ref
                 if ref not in labels:
-                    raise AsmError(loc.file, loc.line, loc.col, f"undefined label '{ref}'")
+                    hint = " (expected a label here, not a register)" if _REGISTER.match(ref) else ""
+                    raise AsmError(loc.file, loc.line, loc.col, f"undefined label '{ref}'{hint}")
                 fields["target"] = labels[ref]
             instructions.append(Instruction(item.op.name, loc=item.loc, text=item.text, **fields))
     return Program(tuple(instructions), labels, cfg)
