@@ -73,3 +73,24 @@ def test_loading_garbage_is_a_clear_error(tmp_path):
         CompiledProgram.load(bad)
     with pytest.raises(InputError, match="cannot read compiled program"):
         CompiledProgram.load(tmp_path / "missing.safetensors")
+
+
+def test_loading_a_malformed_program_is_a_clear_error(tmp_path):
+    from safetensors.torch import save_file
+
+    compiled = compile_program(assemble(SOURCE, MachineConfig(base=16, registers=4)))
+    tensors = {f: getattr(compiled, f).contiguous() for f in FIELD_NAMES}
+    cases = {
+        "no_config": {k: v for k, v in compiled.metadata().items() if k != "config"},
+        "bad_json": {**compiled.metadata(), "labels": "{not json"},
+        "bad_base": {**compiled.metadata(), "config": '{"base": 1, "registers": 4, "memory": 4}'},
+    }
+    for name, meta in cases.items():
+        path = tmp_path / f"{name}.safetensors"
+        save_file(tensors, str(path), metadata=meta)
+        with pytest.raises(InputError, match="malformed compiled program"):
+            CompiledProgram.load(path)
+    path = tmp_path / "shape.safetensors"
+    save_file({**tensors, "k": torch.zeros(1, 16)}, str(path), metadata=compiled.metadata())
+    with pytest.raises(InputError, match="tensor 'k' has shape"):
+        CompiledProgram.load(path)

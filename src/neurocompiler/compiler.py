@@ -110,6 +110,17 @@ class CompiledProgram(nn.Module):
                 os.unlink(tmp)
 
     @classmethod
+    def _from_metadata(cls, meta: dict[str, str]) -> "CompiledProgram":
+        cfg = MachineConfig(**json.loads(meta["config"]))
+        instructions = tuple(
+            Instruction(d["op"], d["a"], d["b"], d["x"], d["k"], d["target"],
+                        SourceLoc(*d["loc"]), d["text"])
+            for d in json.loads(meta["instructions"]))
+        program = Program(instructions, json.loads(meta["labels"]), cfg, json.loads(meta["entry"]))
+        return cls(program, trainable=json.loads(meta["trainable"]),
+                   sharpness=json.loads(meta["sharpness"]))
+
+    @classmethod
     def load(cls, path: str | os.PathLike) -> "CompiledProgram":
         """Read a program written by :meth:`save`."""
         try:
@@ -120,20 +131,16 @@ class CompiledProgram(nn.Module):
             raise InputError(f"{path}: cannot read compiled program: {exc}") from None
         if meta.get("format") != "neurocompiler.CompiledProgram/1":
             raise InputError(f"{path}: not a neurocompiler compiled program")
-        cfg = MachineConfig(**json.loads(meta["config"]))
-        instructions = tuple(
-            Instruction(d["op"], d["a"], d["b"], d["x"], d["k"], d["target"],
-                        SourceLoc(*d["loc"]), d["text"])
-            for d in json.loads(meta["instructions"]))
-        program = Program(instructions, json.loads(meta["labels"]), cfg, json.loads(meta["entry"]))
-        out = cls(program, trainable=json.loads(meta["trainable"]),
-                  sharpness=json.loads(meta["sharpness"]))
-        missing = set(FIELD_NAMES) - set(tensors)
-        if missing:
-            raise InputError(f"{path}: missing tensors {sorted(missing)}")
-        with torch.no_grad():
-            for f in FIELD_NAMES:
-                getattr(out, f).copy_(tensors[f])
+        try:
+            out = cls._from_metadata(meta)
+            with torch.no_grad():
+                for f in FIELD_NAMES:
+                    if tensors[f].shape != getattr(out, f).shape:
+                        raise ValueError(f"tensor '{f}' has shape {tuple(tensors[f].shape)}, "
+                                         f"expected {tuple(getattr(out, f).shape)}")
+                    getattr(out, f).copy_(tensors[f])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise InputError(f"{path}: malformed compiled program ({type(exc).__name__}: {exc})") from None
         return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import InputError
+
 
 @dataclass(frozen=True)
 class MachineConfig:
@@ -16,13 +18,13 @@ class MachineConfig:
 
     def __post_init__(self) -> None:
         if self.base < 2:
-            raise ValueError(f"base must be at least 2, got {self.base}")
+            raise InputError(f"base must be at least 2, got {self.base}")
         if self.registers < 1:
-            raise ValueError(f"registers must be at least 1, got {self.registers}")
+            raise InputError(f"registers must be at least 1, got {self.registers}")
         if self.memory is None:
             object.__setattr__(self, "memory", self.base)
         if self.memory < 0:
-            raise ValueError(f"memory must be non-negative, got {self.memory}")
+            raise InputError(f"memory must be non-negative, got {self.memory}")
 
     @property
     def n(self) -> int:

@@ -15,7 +15,7 @@ class AsmError(NeurocompilerError):
         super().__init__(f"{file}:{line}:{col}: {msg}")
 
 
-class InputError(NeurocompilerError):
+class InputError(NeurocompilerError, ValueError):
     """Bad input other than program text: a value out of range, an unknown register,
     an unreadable file, a malformed checkpoint."""
 

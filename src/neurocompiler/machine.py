@@ -82,12 +82,13 @@ class Machine(nn.Module):
         self._alu_cols = _cols(*self.alu.ops)
 
     def initial_state(self, registers=None, memory=None, batch: int | None = None,
-                      dtype: torch.dtype = torch.float32, entry: int | None = None) -> State:
+                      dtype: torch.dtype = torch.float32, entry: int | None = None,
+                      soften: float = 0.0) -> State:
         """See :meth:`State.initial`. The counter starts at the program's entry."""
         device = self._next_value.device
         return State.initial(self.config, self.program.lines, registers=registers, memory=memory,
                              entry=self.program.program.entry if entry is None else entry,
-                             batch=batch, dtype=dtype, device=device)
+                             batch=batch, soften=soften, dtype=dtype, device=device)
 
     def _active(self, F_ops: torch.Tensor, op: torch.Tensor) -> list[bool]:
         """Which opcodes must be computed this step. An opcode whose weight is exactly

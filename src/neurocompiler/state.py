@@ -42,19 +42,25 @@ class State:
     def initial(cls, config: MachineConfig, lines: int, *,
                 registers: Mapping[int, int] | Sequence[int] | torch.Tensor | None = None,
                 memory: Sequence[int] | torch.Tensor | None = None,
-                entry: int = 0, batch: int | None = None,
+                entry: int = 0, batch: int | None = None, soften: float = 0.0,
                 dtype: torch.dtype = torch.float32,
                 device: torch.device | str | None = None) -> "State":
         """The initial state: counter one-hot at ``entry``, ``h`` = 0.
 
         ``registers`` is a mapping {index: value}, a list of values, or a tensor of
         distributions (B, R, n); ``memory`` is a list of values for cells 0.. or a
-        tensor (B, m, n). Values not given are 0 (one-hot).
+        tensor (B, m, n). Values not given are 0 (one-hot). ``soften`` (0 <= eps < 1)
+        moves mass eps of every register and cell onto the uniform distribution, to
+        watch a soft run drift.
         """
         n, m, nreg = config.base, config.m, config.registers
         B = batch or next((t.shape[0] for t in (registers, memory) if torch.is_tensor(t)), 1)
         R = _values_or_dists(registers, (B, nreg, n), n, "register", dtype, device)
         M = _values_or_dists(memory, (B, m, n), n, "memory cell", dtype, device)
+        if not 0.0 <= soften < 1.0:
+            raise InputError(f"soften must lie in [0, 1), got {soften}")
+        if soften:
+            R, M = ((1 - soften) * t + soften / n for t in (R, M))
         c = F.one_hot(torch.full((B,), entry, device=device), lines).to(dtype)
         h = torch.zeros(B, dtype=dtype, device=device)
         return cls(M, R, c, h)

@@ -1,0 +1,238 @@
+"""The ``neurocompiler`` command: argument parsing and error reporting only.
+
+The logic lives in :mod:`neurocompiler.runner` (and :mod:`neurocompiler.plots`,
+:mod:`neurocompiler.bench`). Every :class:`~neurocompiler.errors.NeurocompilerError`
+and every command-line mistake is reported as one line on stderr,
+``neurocompiler: error: ...``, with exit status 2; anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Sequence
+
+from . import runner
+from .errors import NeurocompilerError
+
+PROG = "neurocompiler"
+EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """A command-line mistake found by argparse."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+
+
+def _int_at_least(lo: int):
+    def parse(text: str) -> int:
+        val = _integer(text)
+        if val < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {val}")
+        return val
+    parse.__name__ = f"integer >= {lo}"
+    return parse
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a comma-separated list of positive integers") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a comma-separated list of positive integers")
+    return values
+
+
+def _machine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("machine")
+    # Range checks happen in runner.make_config (MachineConfig), in one place.
+    g.add_argument("--base", type=_integer, default=128, metavar="N",
+                   help="values are 0..N-1, arithmetic mod N (default 128)")
+    g.add_argument("--registers", type=_integer, default=16, metavar="N",
+                   help="registers r0..r(N-1) (default 16)")
+    g.add_argument("--memory", type=_integer, default=None, metavar="N",
+                   help="memory cells M[0..N-1] (default: = base)")
+
+
+def _program_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE.asm",
+                   help="assembly files, linked in the order given")
+    p.add_argument("--entry", metavar="LABEL", help="start at LABEL (default: address 0)")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="rI=V", dest="sets",
+                   help="initial register value, e.g. --set r1=8 (repeatable)")
+    p.add_argument("--mem", metavar="V,V,...", help="initial memory, cells from 0: --mem 5,3,9")
+    p.add_argument("--max-steps", type=_int_at_least(1), default=runner.DEFAULT_MAX_STEPS,
+                   metavar="N", help=f"step budget (default {runner.DEFAULT_MAX_STEPS})")
+    p.add_argument("--soft", action="store_true",
+                   help="run on the differentiable machine instead of the reference interpreter")
+    # No `choices`: naming them would import torch; runner checks the name.
+    p.add_argument("--alu", default="table", metavar="KIND",
+                   help="the machine's ALU for --soft: table (default), dense or dense_best")
+    p.add_argument("--soften", type=float, default=0.0, metavar="EPS",
+                   help="with --soft: move mass EPS of every initial register and cell onto "
+                        "the uniform distribution, to watch the run drift (default 0)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("neurocompiler")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="A differentiable register machine and its "
+                     "neural compiler.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run a program", description="Assemble, link and run a "
+                       "program on the reference interpreter, or with --soft on the "
+                       "differentiable machine.")
+    _program_options(p)
+    _machine_options(p)
+    _run_options(p)
+    p.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
+
+    p = sub.add_parser("trace", help="print (and plot) a run step by step",
+                       description="Run a program step by step and print a trace; with "
+                       "--png, also draw the counter's distribution and the registers over time.")
+    _program_options(p)
+    _machine_options(p)
+    _run_options(p)
+    p.add_argument("--png", metavar="PATH", help="write a figure of the trace to PATH")
+
+    p = sub.add_parser("compile", help="compile a program to safetensors",
+                       description="Compile a program into the machine's parameters and "
+                       "save them (safetensors).")
+    _program_options(p)
+    _machine_options(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUT.safetensors",
+                   help="where to write the compiled program")
+
+    p = sub.add_parser("bench", help="run a benchmark", description="Benchmarks of the ALU "
+                       "and of the machine (neurocompiler.bench).")
+    p.add_argument("kind", choices=("alu", "machine"))
+    p.add_argument("--json", action="store_true", help="print each row as one JSON line")
+    p.add_argument("--sizes", type=_int_list, metavar="N,N,...",
+                   help="bases to measure (alu: table sizes; machine: one run per base)")
+    p.add_argument("--batch", type=_int_list, metavar="B,B,...", help="batch sizes")
+    p.add_argument("--repeats", type=_int_at_least(1), metavar="N", help="timed repeats")
+
+    p = sub.add_parser("demo", help="the paper's Figure 4 insertion sort, interpreter vs machine",
+                       description="Compile the paper's Figure 4 insertion sort, run it on a "
+                       "fixed random list of 8 values on the reference interpreter and soft "
+                       "on the differentiable machine (base 128), and compare.")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    return parser
+
+
+def _config(args):
+    return runner.make_config(args.base, args.registers, args.memory)
+
+
+def _initial(args, config):
+    return runner.parse_sets(args.sets, config), runner.parse_mem(args.mem, config)
+
+
+def _cmd_run(args) -> int:
+    config = _config(args)
+    regs, mem = _initial(args, config)
+    out = runner.run_program(args.files, config, regs, mem, entry=args.entry,
+                             max_steps=args.max_steps, soft=args.soft, alu=args.alu,
+                             soften=args.soften)
+    print(json.dumps(out) if args.json else runner.format_outcome(out))
+    return 0
+
+
+def _cmd_trace(args) -> int:
+    config = _config(args)
+    regs, mem = _initial(args, config)
+    trace = runner.trace_program(args.files, config, regs, mem, entry=args.entry,
+                                 max_steps=args.max_steps, soft=args.soft, alu=args.alu,
+                                 soften=args.soften)
+    print(runner.format_trace(trace))
+    if args.png:
+        runner.write_trace_png(trace, args.png)
+        print(f"wrote {args.png}")
+    return 0
+
+
+def _cmd_compile(args) -> int:
+    summary = runner.compile_to_file(args.files, _config(args), args.output, entry=args.entry)
+    print(runner.format_compile(summary))
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    rows = runner.bench_rows(args.kind, sizes=args.sizes, batches=args.batch,
+                             repeats=args.repeats)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row), flush=True)
+    else:
+        print(runner.format_table(list(rows)))
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    result = runner.demo()
+    print(json.dumps(result) if args.json else runner.format_demo(result))
+    return 0 if result["agree"] else 1
+
+
+_COMMANDS = {"run": _cmd_run, "trace": _cmd_trace, "compile": _cmd_compile,
+             "bench": _cmd_bench, "demo": _cmd_demo}
+
+
+def _report(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (0 success, 2 bad input)."""
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version
+            return exc.code if isinstance(exc.code, int) else 0  # pragma: no cover
+        return _COMMANDS[args.command](args)
+    except _UsageError as exc:
+        return _report(str(exc))
+    except NeurocompilerError as exc:  # AsmError's str is file:line:col: message
+        return _report(str(exc))
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from
+        # complaining while flushing stdout at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
