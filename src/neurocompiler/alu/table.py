@@ -24,6 +24,20 @@ def _suffix(p: torch.Tensor) -> torch.Tensor:
     return p.flip(-1).cumsum(-1).flip(-1)
 
 
+def _circular_convolution(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """out[t] = sum_i a[i] b[(t - i) mod n]: the distribution of a + b mod n.
+
+    Windows of b repeated (a strided view, no n x n copy) against a reversed."""
+    n = a.shape[-1]
+    windows = torch.cat([b[:, 1:], b], -1).unfold(-1, n, 1)  # [t, j] = b[(t + j + 1) mod n]
+    return torch.einsum("btj,bj->bt", windows, a.flip(-1))
+
+
+def _negate(b: torch.Tensor) -> torch.Tensor:
+    """The distribution of -b mod n."""
+    return b.flip(-1).roll(1, -1)
+
+
 def _flag(p_true: torch.Tensor, total: torch.Tensor, n: int) -> torch.Tensor:
     """Distribution with mass total - p_true on 0 and p_true on 1."""
     return F.pad(torch.stack([total - p_true, p_true], -1), (0, n - 2))
@@ -38,9 +52,6 @@ class TableALU(ALU):
         super().__init__(base, ops)
         self.structured = structured
         n = base
-        k, i = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-        self.register_buffer("_add_idx", (k - i) % n, persistent=False)  # b index for add
-        self.register_buffer("_sub_idx", (i - k) % n, persistent=False)  # b index for sub
         generic = [o for o in self.ops if not (structured and o in self.STRUCTURED)]
         for name in generic:
             self.register_buffer(f"_idx_{name}", result_index(name, n).reshape(-1), persistent=False)
@@ -54,9 +65,10 @@ class TableALU(ALU):
             if name in ("copy", "inc", "dec"):  # eq. 7 sums over b too: a_l * sum(b)
                 shift = {"copy": 0, "inc": 1, "dec": -1}[name]
                 return a.roll(shift, -1) * b.sum(-1, keepdim=True)
-            if name in ("add", "sub"):  # circular convolution / correlation
-                idx = self._add_idx if name == "add" else self._sub_idx
-                return torch.einsum("bi,bki->bk", a, b[:, idx])
+            if name == "add":
+                return _circular_convolution(a, b)
+            if name == "sub":
+                return _circular_convolution(a, _negate(b))
             total = a.sum(-1) * b.sum(-1)
             if name == "eq":
                 return _flag((a * b).sum(-1), total, n)
