@@ -145,6 +145,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "fixed random list of 8 values on the reference interpreter and soft "
                        "on the differentiable machine (base 128), and compare.")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    from .experiments import EXPERIMENTS, experiment_module
+
+    p = sub.add_parser("experiment", help="reproduce a table or figure of the paper",
+                       description="Run an experiment: it prints a table and writes its CSV "
+                       "and PNG under results/NAME/ (or --out).")
+    names = p.add_subparsers(dest="experiment", metavar="NAME", required=True)
+    for name in EXPERIMENTS:
+        module = experiment_module(name)
+        q = names.add_parser(name, help=module.__doc__.strip().splitlines()[0],
+                             description=module.__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(q)
     return parser
 
 
@@ -202,8 +215,16 @@ def _cmd_demo(args) -> int:
     return 0 if result["agree"] else 1
 
 
+def _cmd_experiment(args) -> int:
+    from .experiments import experiment_module
+
+    module = experiment_module(args.experiment)
+    module.run(module.config_from_args(args))
+    return 0
+
+
 _COMMANDS = {"run": _cmd_run, "trace": _cmd_trace, "compile": _cmd_compile,
-             "bench": _cmd_bench, "demo": _cmd_demo}
+             "bench": _cmd_bench, "demo": _cmd_demo, "experiment": _cmd_experiment}
 
 
 def _report(message: str) -> int:

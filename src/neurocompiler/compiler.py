@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -80,6 +80,24 @@ class CompiledProgram(nn.Module):
         if self.trainable:
             return {f: torch.softmax(getattr(self, f), -1) for f in FIELD_NAMES}
         return {f: getattr(self, f) for f in FIELD_NAMES}
+
+    def widened(self, config: MachineConfig) -> "CompiledProgram":
+        """The same program for a machine of a wider word (``config.base`` >= ours).
+
+        Only the constant's width depends on the base: adaptive logits of the new
+        values start at each line's lowest logit, so no new value becomes likelier."""
+        if config.base < self.config.base or config.registers != self.config.registers:
+            raise InputError(f"cannot widen a base-{self.config.base} program with "
+                             f"{self.config.registers} registers to base {config.base} "
+                             f"with {config.registers} registers")
+        out = CompiledProgram(replace(self.program, config=config), self.trainable, self.sharpness)
+        with torch.no_grad():
+            for f in FIELD_NAMES:
+                old, new = getattr(self, f), getattr(out, f)
+                if f == "k" and self.trainable:
+                    new.copy_(old.min(-1, keepdim=True).values.expand_as(new))
+                new[..., :old.shape[-1]].copy_(old)
+        return out.to(next(iter(self.state_dict().values())).device)
 
     def metadata(self) -> dict[str, str]:
         prog = self.program

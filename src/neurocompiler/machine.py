@@ -28,6 +28,7 @@ from torch import nn
 
 from .alu import ALU, make_alu
 from .compiler import CompiledProgram
+from .config import MachineConfig
 from .isa import ALU_NAMES, OP_INDEX, OPCODES, REGISTER_WRITERS
 from .state import State
 
@@ -80,6 +81,15 @@ class Machine(nn.Module):
         self.register_buffer("_value_to_addr",
                              F.one_hot(torch.arange(n).clamp(max=L1 - 1), L1).float(), persistent=False)
         self._alu_cols = _cols(*self.alu.ops)
+
+    def widen(self, base: int, alu: ALU | str = "circuit") -> "Machine":
+        """The same program on a machine of a wider word, e.g. trained with the table
+        ALU at base 256 and run with the circuit or exact ALU at base 2^16. Memory grows
+        with the base when it was the default (= base)."""
+        old = self.config
+        memory = base if old.m == old.base else old.m
+        config = MachineConfig(base=base, registers=old.registers, memory=memory)
+        return Machine(self.program.widened(config), alu=alu)
 
     def initial_state(self, registers=None, memory=None, batch: int | None = None,
                       dtype: torch.dtype = torch.float32, entry: int | None = None,

@@ -1,21 +1,33 @@
-"""Arithmetic-logic units behind one interface: ``alu(op_probs, a, b) -> out``."""
+"""Arithmetic-logic units behind one interface: ``alu(op_probs, a, b) -> out``.
 
+* ``table``: the fast lookup-table ALU (§3.3, eq. 7 without the n^3 table);
+* ``dense`` / ``dense_best``: the paper's dense 4-D table (the reference);
+* ``circuit``: relaxed logic gates on binary encodings (§3.3, eqs. 8-9, Appendix B);
+* ``exact``: a conventional calculator with a straight-through gradient.
+"""
+
+from ..errors import InputError
 from .base import ALU
+from .circuit import CircuitALU
+from .exact import ExactALU
 from .table import DenseALU, TableALU
 
-ALU_KINDS = ("table", "dense", "dense_best")
+ALU_KINDS = ("table", "dense", "dense_best", "circuit", "exact")
 
 
 def make_alu(kind: str, base: int) -> ALU:
-    """An ALU by name: ``table`` (fast, default), ``dense`` (eq. 7 as written),
-    ``dense_best`` (the dense table in its best contraction order)."""
+    """An ALU by name; see :data:`ALU_KINDS`."""
     if kind == "table":
         return TableALU(base)
     if kind == "dense":
         return DenseALU(base, order="paper")
     if kind == "dense_best":
         return DenseALU(base, order="best")
-    raise ValueError(f"unknown ALU '{kind}' (choose from {', '.join(ALU_KINDS)})")
+    if kind == "circuit":
+        return CircuitALU(base)
+    if kind == "exact":
+        return ExactALU(base)
+    raise InputError(f"unknown ALU '{kind}' (choose from {', '.join(ALU_KINDS)})")
 
 
-__all__ = ["ALU", "ALU_KINDS", "DenseALU", "TableALU", "make_alu"]
+__all__ = ["ALU", "ALU_KINDS", "CircuitALU", "DenseALU", "ExactALU", "TableALU", "make_alu"]

@@ -1,0 +1,16 @@
+"""Experiments: one module per paper table or figure. Each module has ``run(config)``,
+which prints a table and writes its CSV and PNG under ``results/<name>/``, plus
+``add_arguments(parser)`` and ``config_from_args(args)`` for the command line."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+EXPERIMENTS = {
+    "fig3": "neurocompiler.experiments.fig3",
+}
+
+
+def experiment_module(name: str) -> ModuleType:
+    return importlib.import_module(EXPERIMENTS[name])

@@ -1,0 +1,43 @@
+"""What every experiment shares: the results folder, CSV writing, seeding, a printed table."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from ..runner import format_table  # noqa: F401  (re-exported for experiments)
+
+
+def results_dir(name: str, out: str | os.PathLike | None = None) -> Path:
+    path = Path(out) if out is not None else Path("results") / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_csv(path: Path, rows: Sequence[dict]) -> None:
+    """Write ``rows`` (dicts with the same keys) to ``path`` atomically."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float]:
+    arr = np.asarray(list(values), dtype=float)
+    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
