@@ -117,6 +117,16 @@ def test_run_soften_spreads_mass_but_keeps_the_answer(capsys, write):
     assert "soften must lie in [0, 1)" in fails(capsys, *args, "--soften", "1.5")
 
 
+@pytest.mark.parametrize("alu", ["circuit", "exact"])
+def test_run_soft_on_every_alu_agrees_with_the_interpreter(capsys, write, alu):
+    prog = write("sum.asm", SUM)
+    args = ["run", prog, "--base", "32", "--set", "r1=4", "--mem", "3,1,4,1", "--json"]
+    hard = main_json(capsys, *args)
+    soft = main_json(capsys, *args, "--soft", "--alu", alu)
+    assert {k: soft[k] for k in hard} == hard and soft["confidence"] > 0.999
+    assert "power of two" in fails(capsys, *args[:-1], "--base", "24", "--soft", "--alu", "circuit")
+
+
 def test_run_defaults_and_options(capsys, write):
     prog = write("sum.asm", SUM)
     out = main_json(capsys, "run", prog, "--json")  # base 128, 16 registers, memory 128
@@ -167,7 +177,7 @@ def test_run_multi_file_linking(capsys, write):
     (["--base", "ten"], "argument --base: 'ten' is not an integer"),
     (["--max-steps", "0"], "argument --max-steps: must be at least 1"),
     (["--entry", "nowhere"], "unknown entry label 'nowhere'"),
-    (["--alu", "abacus", "--soft"], "unknown ALU 'abacus' (choose from table, dense, dense_best)"),
+    (["--alu", "abacus", "--soft"], "unknown ALU 'abacus' (choose from table, dense, dense_best, circuit, exact)"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
 ])
 def test_run_bad_input(capsys, write, extra, message):

@@ -86,7 +86,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="run on the differentiable machine instead of the reference interpreter")
     # No `choices`: naming them would import torch; runner checks the name.
     p.add_argument("--alu", default="table", metavar="KIND",
-                   help="the machine's ALU for --soft: table (default), dense or dense_best")
+                   help="the machine's ALU for --soft: table (default), circuit, exact, dense or dense_best")
     p.add_argument("--soften", type=float, default=0.0, metavar="EPS",
                    help="with --soft: move mass EPS of every initial register and cell onto "
                         "the uniform distribution, to watch the run drift (default 0)")
