@@ -382,3 +382,30 @@ def test_python_m_bad_program(write):
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.splitlines() == [
         f"neurocompiler: error: {prog}:2:15: register r99 out of range (r0..r15)"]
+
+
+# --- library ------------------------------------------------------------------------------
+
+def test_library_list(capsys):
+    assert cli.main(["library", "list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    fib = next(r for r in rows if r["function"] == "fib")
+    assert fib["inputs"] == ["r1", "r2", "r3"] and fib["outputs"] == ["r0"] and fib["return"] == "r15"
+    assert cli.main(["library", "list"]) == 0
+    assert "insertion_sort" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_library_run(capsys, soft):
+    extra = ["--soft"] if soft else []
+    fib = main_json(capsys, "library", "run", "fib", "--args", "1", "1", "5", "--json", *extra)
+    assert fib["outputs"] == {"r0": 13} and fib["steps"] == 40  # 8 steps per depth
+    srt = main_json(capsys, "library", "run", "insertion_sort", "--args", "5", "--mem",
+                    "9,3,7,1,4", "--json", *extra)
+    assert srt["memory"][:6] == [1, 3, 4, 7, 9, 0]
+
+
+def test_library_run_bad_input(capsys):
+    assert "takes 3 argument(s)" in fails(capsys, "library", "run", "fib", "--args", "1", "2")
+    assert "unknown library function 'qsort'" in fails(capsys, "library", "run", "qsort")
+    assert "out of range" in fails(capsys, "library", "run", "add", "--args", "1", "500")

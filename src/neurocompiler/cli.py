@@ -146,6 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "on the differentiable machine (base 128), and compare.")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
+    p = sub.add_parser("library", help="the standard library of compiled programs",
+                       description="List the library's functions with their calling "
+                       "conventions, or run one function on its own.")
+    lib = p.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    q = lib.add_parser("list", help="every function with its calling convention")
+    q.add_argument("--json", action="store_true", help="one JSON object per function")
+    q = lib.add_parser("run", help="run one function, hard or --soft")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--args", nargs="*", type=_integer, default=[], metavar="V",
+                   help="values for the function's input registers, in order")
+    q.add_argument("--mem", metavar="V,V,...", help="memory cells from 0 (list arguments)")
+    _machine_options(q)
+    q.add_argument("--max-steps", type=_int_at_least(1), default=runner.DEFAULT_MAX_STEPS, metavar="N")
+    q.add_argument("--soft", action="store_true", help="run on the differentiable machine")
+    q.add_argument("--alu", default="table", metavar="KIND", help="the ALU for --soft")
+    q.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
+
     from .experiments import EXPERIMENTS, experiment_module
 
     p = sub.add_parser("experiment", help="reproduce a table or figure of the paper",
@@ -215,6 +232,22 @@ def _cmd_demo(args) -> int:
     return 0 if result["agree"] else 1
 
 
+def _cmd_library(args) -> int:
+    if args.library_command == "list":
+        rows = runner.library_list()
+        if args.json:
+            for row in rows:
+                print(json.dumps(row))
+        else:
+            print(runner.format_library_list(rows))
+        return 0
+    config = _config(args)
+    out = runner.library_run(args.name, args.args, runner.parse_mem(args.mem, config), config,
+                             soft=args.soft, alu=args.alu, max_steps=args.max_steps)
+    print(json.dumps(out) if args.json else runner.format_outcome(out))
+    return 0
+
+
 def _cmd_experiment(args) -> int:
     from .experiments import experiment_module
 
@@ -224,7 +257,8 @@ def _cmd_experiment(args) -> int:
 
 
 _COMMANDS = {"run": _cmd_run, "trace": _cmd_trace, "compile": _cmd_compile,
-             "bench": _cmd_bench, "demo": _cmd_demo, "experiment": _cmd_experiment}
+             "bench": _cmd_bench, "demo": _cmd_demo, "library": _cmd_library,
+             "experiment": _cmd_experiment}
 
 
 def _report(message: str) -> int:

@@ -28,7 +28,7 @@ from importlib.resources import files as resource_files
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .asm import Program, assemble_files
+from .asm import Program, assemble, assemble_files
 from .config import MachineConfig
 from .errors import InputError, NotHaltedError
 
@@ -544,3 +544,64 @@ def format_demo(d: dict[str, Any]) -> str:
     lines.append("agree: yes (memory, registers, steps and halting are identical)" if d["agree"]
                  else "agree: NO (the machine's decoded outcome differs from the interpreter's)")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# The library Λ
+
+
+def library_list() -> list[dict[str, Any]]:
+    """Every library function with its calling convention."""
+    from .library import load_specs
+
+    return [{"function": s.name, "inputs": [f"r{r}" for r in s.inputs],
+             "outputs": [f"r{r}" for r in s.outputs], "memory": s.memory,
+             "return": f"r{s.ret}", "file": s.file} for s in load_specs().values()]
+
+
+def format_library_list(rows: Sequence[dict]) -> str:
+    return format_table([{**r, "inputs": " ".join(r["inputs"]) or "-",
+                          "outputs": " ".join(r["outputs"]) or "-"} for r in rows])
+
+
+def library_run(name: str, args: Sequence[int], memory: Sequence[int], config: MachineConfig,
+                soft: bool = False, alu: str = "table",
+                max_steps: int = DEFAULT_MAX_STEPS) -> dict[str, Any]:
+    """Run one library function on its own: ``args`` fill its input registers in order,
+    ``memory`` the cells from 0; r15 points outside the program, so ``ret`` halts."""
+    from .library import RETURN_REGISTER, Library, library_sources, load_specs
+
+    specs = load_specs()
+    if name not in specs:
+        raise InputError(f"unknown library function '{name}' (library: {', '.join(specs)})")
+    spec = specs[name]
+    if len(args) != len(spec.inputs):
+        raise InputError(f"{name} takes {len(spec.inputs)} argument(s) "
+                         f"({' '.join(f'r{r}' for r in spec.inputs) or 'none'}), got {len(args)}")
+    registers = {r: v for r, v in zip(spec.inputs, args)}
+    program = assemble(library_sources(), config, entry=name)
+    registers[RETURN_REGISTER] = config.base - 1
+    from .interpreter import initial_values
+
+    initial_values(program, registers, memory)  # validates ranges, one message per problem
+    if not soft:
+        from .interpreter import run
+
+        res = run(program, registers, list(memory), max_steps=max_steps)
+        if not res.halted:
+            raise NotHaltedError(f"{name}: did not halt within {max_steps} steps")
+        out = res.to_json()
+    else:
+        import torch
+
+        lib = Library(config, functions=[name], alu=alu)
+        state = lib.machine.initial_state(registers=registers, memory=list(memory))
+        with torch.no_grad():
+            result = lib(torch.ones(1, 1), state.R, state.M, max_steps=max_steps)
+        decoded = result.state.decode().to_json(0)
+        if decoded["p_halted"] < 0.5:
+            raise NotHaltedError(f"{name}: did not halt within {max_steps} steps")
+        out = {"halted": True, "steps": int(result.steps[0, 0]), **decoded}
+    out["function"] = name
+    out["outputs"] = {f"r{r}": out["registers"][r] for r in spec.outputs}
+    return out
