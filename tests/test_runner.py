@@ -14,22 +14,7 @@ from neurocompiler.errors import AsmError, InputError, NeurocompilerError, NotHa
 from neurocompiler.interpreter import run as interpret
 from neurocompiler.machine import Machine
 
-SUM = """\
-# r3 <- M[0] + ... + M[r1-1]; M[r1] <- r3
-main:
-    const 0 r3
-    const 0 r5
-loop:
-    le r1 r5 r6
-    jump r6 done
-    read r5 r7
-    add r3 r7 r3
-    inc r5
-    jmp loop
-done:
-    write r3 r1
-    halt
-"""
+from test_cli import SUM  # noqa: E402  (r3 <- M[0] + ... + M[r1-1]; M[r1] <- r3)
 
 LOOP = "spin:\n    jmp spin\n"
 
