@@ -27,10 +27,12 @@ def _suffix(p: torch.Tensor) -> torch.Tensor:
 def _circular_convolution(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """out[t] = sum_i a[i] b[(t - i) mod n]: the distribution of a + b mod n.
 
-    Windows of b repeated (a strided view, no n x n copy) against a reversed."""
-    n = a.shape[-1]
-    windows = torch.cat([b[:, 1:], b], -1).unfold(-1, n, 1)  # [t, j] = b[(t + j + 1) mod n]
-    return torch.einsum("btj,bj->bt", windows, a.flip(-1))
+    One grouped ``conv1d`` (a cross-correlation, one group per example) of b, padded
+    circularly, with a reversed: [t] = sum_j a[n-1-j] b[(t + j + 1) mod n]. Its backward
+    is a convolution too, several times faster than differentiating a strided view."""
+    B, n = a.shape
+    windows = torch.cat([b[:, 1:], b], -1).reshape(1, B, 2 * n - 1)
+    return F.conv1d(windows, a.flip(-1).reshape(B, 1, n), groups=B).reshape(B, n)
 
 
 def _negate(b: torch.Tensor) -> torch.Tensor:

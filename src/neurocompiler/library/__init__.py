@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..alu import ALU
-from ..asm import Program, assemble
+from ..asm import ParsedFile, Program, link, parse
 from ..compiler import compile_program
 from ..config import MachineConfig
 from ..errors import InputError
@@ -64,6 +64,22 @@ def library_sources() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in paths]
 
 
+def needed_files(functions: Sequence[str], parsed: Sequence[ParsedFile]) -> list[ParsedFile]:
+    """The files that define ``functions`` and, transitively, every label they reference,
+    in library order: a library of only ``fib`` links only ``fib.asm``."""
+    owner = {label: f.name for f in parsed for label, _, _ in f.labels}
+    by_name = {f.name: f for f in parsed}
+    todo = [owner[name] for name in functions if name in owner]
+    keep: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            todo.extend(owner[ref] for item in by_name[name].items if item.label_ref
+                        for ref in [item.label_ref[0]] if ref in owner)
+    return [f for f in parsed if f.name in keep]
+
+
 def parse_spec(name: str, text: str) -> FunctionSpec:
     fields = {m.group(1): m.group(2) for m in map(_HEADER.match, text.splitlines()) if m}
     missing = {"function", "inputs", "outputs", "memory", "return"} - fields.keys()
@@ -90,7 +106,11 @@ class LibraryOutput:
 
 
 class Library(nn.Module):
-    """Λ as one module: link and compile once; run all (or ``functions``) batched."""
+    """Λ as one module: link and compile once; run all (or ``functions``) batched.
+
+    Only the files the chosen functions need are linked, so a library of ``fib`` alone
+    (§4.1) is a 12-line program.
+    """
 
     def __init__(self, config: MachineConfig | None = None, functions: Sequence[str] | None = None,
                  alu: ALU | str = "table", trainable: bool = False) -> None:
@@ -102,7 +122,8 @@ class Library(nn.Module):
         if unknown:
             raise InputError(f"unknown library function(s) {', '.join(unknown)} "
                              f"(library: {', '.join(self.specs)})")
-        self.program: Program = assemble(library_sources(), self.config)
+        parsed = [parse(text, name, self.config) for name, text in library_sources()]
+        self.program: Program = link(needed_files(self.functions, parsed), self.config)
         if len(self.program) >= self.config.base:
             raise InputError(f"the library has {len(self.program)} instructions; base "
                              f"{self.config.base} needs a free address for returns")
