@@ -93,3 +93,27 @@ def test_library_errors():
     with pytest.raises(InputError, match="selection"):
         lib = Library(CFG, functions=["add"])
         lib(torch.ones(1, 2), *one_hot_inputs([({}, [])]))
+
+
+def test_a_library_links_only_what_its_functions_need():
+    assert len(Library(CFG, ["fib"]).program) == 11
+    sort = Library(CFG, ["insertion_sort"]).program  # its helpers live in its own file
+    assert {"isort_scan_init", "isort_swap"} <= set(sort.labels)
+    assert "fib" not in sort.labels
+
+
+def test_deep_soft_fib_conserves_mass():
+    """Depth 12 on soft inputs: x_{k+1} = x_k + x_{k-1} multiplies the operands' masses,
+    so float32 rounding would compound (it reached NaN by step 97 before the register
+    write renormalised); every distribution must stay a distribution."""
+    lib = Library(MachineConfig(base=BASE, memory=0), ["fib"])
+    gen = torch.Generator().manual_seed(0)
+    B = 8
+    R = F.one_hot(torch.zeros(B, CFG.registers, dtype=torch.long), BASE).float()
+    R[:, 1] = torch.randn(B, BASE, generator=gen).softmax(-1)
+    R[:, 2] = torch.randn(B, BASE, generator=gen).softmax(-1)
+    R[:, 3] = F.one_hot(torch.tensor(12), BASE).float()
+    out = lib(torch.ones(B, 1), R, torch.zeros(B, 0, BASE), max_steps=200)
+    assert out.steps.flatten().tolist() == [96] * B
+    assert torch.allclose(out.per_function.R.sum(-1), torch.ones(B, CFG.registers), atol=1e-5)
+    assert torch.allclose(out.state.h, torch.ones(B), atol=1e-6)

@@ -135,9 +135,11 @@ class Machine(nn.Module):
             out = out + Fo[:, _READ, None] * read
 
         # Register write, eq. 5, to the destination mixed over register-writing lines.
-        p_w = Fo[:, _WRITERS].sum(-1)
-        dest = (c * op[:, _WRITERS].sum(-1)) @ x_sel  # (B, R), mass p_w
-        o = out / p_w.clamp_min(_TINY)[:, None]
+        dest = (c * op[:, _WRITERS].sum(-1)) @ x_sel  # (B, R): P(register is written)
+        # o = out / p_w, normalised by its own mass (equal on the simplex): rounding
+        # error must not compound, as it would through x_{k+1} = x_k + x_{k-1}, whose
+        # convolution multiplies the operands' masses.
+        o = out / out.sum(-1, keepdim=True).clamp_min(_TINY)
         R_new = R + (run[:, None] * dest)[:, :, None] * (o[:, None, :] - R)
 
         # Memory write, eqs. 3-4: value u at address v with probability p = weight of write.

@@ -9,6 +9,7 @@ from types import ModuleType
 
 EXPERIMENTS = {
     "fig3": "neurocompiler.experiments.fig3",
+    "table1": "neurocompiler.experiments.table1",
 }
 
 

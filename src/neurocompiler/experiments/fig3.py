@@ -33,6 +33,7 @@ from ..alu import make_alu
 from ..alu.base import ALU
 from ..isa import ALU_NAMES, alu_result
 from .common import format_table, mean_std, results_dir, seed_everything, write_csv
+from .nets import Choice, LogReadout, route
 
 
 @dataclass
@@ -59,23 +60,18 @@ class MinimalNet(nn.Module):
 
     def __init__(self, n_task_ops: int, gen: torch.Generator | None = None) -> None:
         super().__init__()
-        self.route = nn.Parameter(0.1 * torch.randn(2, 2, generator=gen))  # ports x slots
-        self.select = nn.Parameter(0.1 * torch.randn(n_task_ops, len(ALU_NAMES), generator=gen))
-        self.scale = nn.Parameter(torch.ones(()))
-        self.bias = nn.Parameter(torch.zeros(()))
+        self.route = Choice(2, 2, gen=gen)  # ALU ports x operand slots
+        self.select = Choice(n_task_ops, len(ALU_NAMES), gen=gen)  # task op -> opcode
+        self.readout = LogReadout()
 
     def forward(self, x: torch.Tensor, task_op: torch.Tensor, alu: ALU,
                 hard: bool = False) -> torch.Tensor:
         """x: (B, 2, n) one-hot operands; task_op: (B,) indices -> answer logits (B, n).
         ``hard`` replaces the learned routing and selection by their argmax (the
         discrete parse the soft one approximates)."""
-        route, select = (torch.softmax(w, -1) for w in (self.route, self.select))
-        if hard:
-            route, select = (F.one_hot(w.argmax(-1), w.shape[-1]).to(x.dtype) for w in (route, select))
-        ports = torch.einsum("ps,bsn->bpn", route, x)
-        op_probs = select[task_op]
-        out = alu(op_probs, ports[:, 0], ports[:, 1])
-        return self.scale * out.clamp_min(1e-12).log() + self.bias
+        ports = route(self.route(hard), x)
+        out = alu(self.select(hard)[task_op], ports[:, 0], ports[:, 1])
+        return self.readout(out)
 
 
 @dataclass
