@@ -24,7 +24,9 @@ pairs, and of its argmax routing.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,6 +61,7 @@ class Table1Config:
     batch_size: int = 32
     lr: float = 0.1
     alu: str = "table"
+    jobs: int = 1  # runs trained in parallel processes (one torch thread each)
     out: str | None = None
 
 
@@ -113,9 +116,9 @@ def stages(cfg: Table1Config, schedule: str, depth: int) -> list[tuple[int, int]
     return warm + [(depth, cfg.steps)]
 
 
-def train_one(cfg: Table1Config, base: int, depth: int, seed: int, schedule: str,
-              curves: list[dict]) -> dict:
-    """Train one network; append its loss curve to ``curves``; return its result row."""
+def train_one(cfg: Table1Config, base: int, depth: int, seed: int, schedule: str) -> tuple[dict, list[dict]]:
+    """Train one network; return its result row and its loss curve."""
+    curves: list[dict] = []
     gen = seed_everything(seed)
     library = Library(MachineConfig(base=base, memory=0), ["fib"], alu=cfg.alu)
     pairs = make_pairs(base, cfg.examples, gen)
@@ -146,7 +149,12 @@ def train_one(cfg: Table1Config, base: int, depth: int, seed: int, schedule: str
             "schedule": schedule, "test_acc": accuracy(net, library, test_pairs, test_answers, depth),
             "test_acc_argmax_routing": accuracy(net, library, test_pairs, test_answers, depth, hard=True),
             "routing_error": float(1 - routing.diagonal().min()), "train_steps": step,
-            "train_seconds": round(seconds, 2), "n_test": len(test_pairs)}
+            "train_seconds": round(seconds, 2), "n_test": len(test_pairs)}, curves
+
+
+def _train_in_worker(args: tuple) -> tuple[dict, list[dict]]:
+    torch.set_num_threads(1)
+    return train_one(*args)
 
 
 def summarise(cfg: Table1Config, rows: list[dict]) -> list[dict]:
@@ -192,16 +200,29 @@ def plot(cfg: Table1Config, rows: list[dict], path: Path) -> None:
 
 def run(cfg: Table1Config) -> dict:
     out = results_dir("table1", cfg.out)
-    rows: list[dict] = []
-    curves: list[dict] = []
-    for base in cfg.bases:
-        for depth in cfg.depths:
-            for schedule in cfg.schedules:
-                for seed in cfg.seeds:
-                    rows.append(train_one(cfg, base, depth, seed, schedule, curves))
-                    r = rows[-1]
-                    print(f"base {base} depth {depth:2d} {schedule:10s} seed {seed}: "
-                          f"test {100 * r['test_acc']:.2f}% ({r['train_seconds']:.0f} s)", flush=True)
+    grid = [(cfg, base, depth, seed, schedule) for base in cfg.bases for depth in cfg.depths
+            for schedule in cfg.schedules for seed in cfg.seeds]
+    results: list[tuple[dict, list[dict]]] = []
+
+    def report(row: dict) -> None:
+        print(f"base {row['base']} depth {row['depth']:2d} {row['schedule']:10s} seed {row['seed']}: "
+              f"test {100 * row['test_acc']:.2f}% ({row['train_seconds']:.0f} s)", flush=True)
+
+    if cfg.jobs > 1:  # the costliest runs first, for balance; results kept in grid order
+        with ProcessPoolExecutor(cfg.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            order = sorted(range(len(grid)), key=lambda i: -grid[i][1] * grid[i][2])
+            futures = {pool.submit(_train_in_worker, grid[i]): i for i in order}
+            done: dict[int, tuple[dict, list[dict]]] = {}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                report(done[futures[future]][0])
+            results = [done[i] for i in range(len(grid))]
+    else:
+        for args in grid:
+            results.append(train_one(*args))
+            report(results[-1][0])
+    rows = [row for row, _ in results]
+    curves = [point for _, curve in results for point in curve]
     summary = summarise(cfg, rows)
     write_csv(out / "runs.csv", rows)
     write_csv(out / "curves.csv", curves)
@@ -231,6 +252,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--alu", default=d.alu, choices=("table", "dense", "dense_best", "exact"))
+    p.add_argument("--jobs", type=int, default=d.jobs, help="runs trained in parallel processes")
     p.add_argument("--out", default=None, help="output folder (default results/table1)")
 
 
@@ -242,4 +264,5 @@ def config_from_args(args: argparse.Namespace) -> Table1Config:
     return Table1Config(bases=_ints(args.bases), depths=_ints(args.depths), seeds=_ints(args.seeds),
                         schedules=schedules, examples=args.examples, steps=args.steps,
                         curriculum=_ints(args.curriculum), curriculum_steps=args.curriculum_steps,
-                        batch_size=args.batch_size, lr=args.lr, alu=args.alu, out=args.out)
+                        batch_size=args.batch_size, lr=args.lr, alu=args.alu,
+                        jobs=max(1, args.jobs), out=args.out)
