@@ -10,6 +10,7 @@ from types import ModuleType
 EXPERIMENTS = {
     "fig3": "neurocompiler.experiments.fig3",
     "table1": "neurocompiler.experiments.table1",
+    "selection": "neurocompiler.experiments.selection",
 }
 
 
