@@ -33,7 +33,7 @@ from ..alu import make_alu
 from ..alu.base import ALU
 from ..isa import ALU_NAMES, alu_result
 from .common import format_table, mean_std, results_dir, seed_everything, write_csv
-from .nets import Choice, LogReadout, route
+from ..layers import Choice, LogReadout, route
 
 
 @dataclass

@@ -34,7 +34,7 @@ from ..errors import InputError
 from ..library import Library, load_specs
 from ..library.reference import FIB_STEPS_PER_DEPTH, REFERENCES
 from .common import format_table, mean_std, results_dir, seed_everything, write_csv
-from .nets import Choice, LogReadout, route
+from ..layers import Choice, LogReadout, route
 
 SLOTS = 3  # input slots, routed into r1..r3
 

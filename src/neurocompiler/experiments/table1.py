@@ -8,7 +8,7 @@ the answer x_{d+1} from r0. The depth d is the dataset's, placed in r3. Every on
 the 8·d machine steps is backpropagated through.
 
 * **input layer**: a learned 2 x 2 routing of the input slots into r1, r2
-  (:class:`~neurocompiler.experiments.nets.Choice`), shared across values;
+  (:class:`~neurocompiler.layers.Choice`), shared across values;
 * **output layer**: answer logits ``scale * log(r0) + bias`` with ``scale >= 1``.
 
 Two schedules are compared, per depth:
@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..library import Library
 from ..library.reference import FIB_STEPS_PER_DEPTH, REFERENCES
 from .common import format_table, mean_std, results_dir, seed_everything, write_csv
-from .nets import Choice, LogReadout, route
+from ..layers import Choice, LogReadout, route
 
 # Table 1 of the paper: test accuracy (%) per depth 1..6.
 PAPER = {128: (85.78, 96.20, 93.10, 46.40, 99.83, 100.0),

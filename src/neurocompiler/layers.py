@@ -1,9 +1,9 @@
-"""The layers the paper's minimal networks (§4.1) are built from.
+"""Small layers shared by the minimal networks (§4.1) and the augmented LM (§3.4).
 
-Each is one layer on one-hot inputs, with weights shared across values, so it runs at
-any word size: a learned categorical choice (which input slot feeds which argument
-register, which opcode or library function a task needs) and the readout from the
-computer's output distribution to answer logits.
+``Choice`` and ``route`` act on one-hot inputs with weights shared across values, so a
+network built from them runs at any word size: a learned categorical choice (which input
+slot feeds which argument register, which opcode or library function a task needs).
+``LogReadout`` maps the computer's output distributions to answer logits.
 """
 
 from __future__ import annotations
