@@ -1,0 +1,48 @@
+"""The record every task produces and the registry entry that describes a task."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, Mapping, Protocol
+
+AnswerKind = Literal["int", "str", "mixed"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One natural-language question and its answer.
+
+    ``answer`` is an ``int`` (0..base-1) for scalar answers and a ``str`` for string
+    answers. ``task`` names the generator (``"jsonl"`` for loaded data without one);
+    ``function`` names the library function that answers it (``""`` when unknown).
+    """
+
+    question: str
+    answer: int | str
+    task: str = ""
+    function: str = ""
+
+
+class Generator(Protocol):
+    """``generator(count, rng, base, **options) -> examples``; options are keyword-only."""
+
+    def __call__(self, count: int, rng: random.Random, base: int,
+                 **options: object) -> list[Example]: ...
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A registered task: its generator, the library functions its examples use, the
+    kind of answer (``"mixed"`` for a mixture of kinds) and its default options (every
+    option the task accepts; ``None`` means "the sub-task's own default")."""
+
+    name: str
+    generator: Generator
+    functions: tuple[str, ...]
+    answer_kind: AnswerKind
+    defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
