@@ -163,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--alu", default="table", metavar="KIND", help="the ALU for --soft")
     q.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
 
+    _lm_commands(sub)
+
     from .experiments import EXPERIMENTS, experiment_module
 
     p = sub.add_parser("experiment", help="reproduce a table or figure of the paper",
@@ -176,6 +178,118 @@ def build_parser() -> argparse.ArgumentParser:
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(q)
     return parser
+
+
+def _lm_commands(sub) -> None:
+    from .augment import PARSINGS
+    from .tokenizer import TOKENIZER_KINDS
+
+    p = sub.add_parser("train", help="train a LLaMA augmented with the library",
+                       description="Train a LLaMA-style model (from scratch, or --model PATH, a "
+                       "local Hugging Face checkpoint) to answer questions by selecting a "
+                       "library program and parsing its inputs, from answers alone. Writes "
+                       "the run directory --out (config, tokenizer, data split, safetensors "
+                       "checkpoint, metrics CSV/JSONL, curves.png). Several processes: "
+                       "torchrun --nproc_per_node K -m neurocompiler train ...")
+    p.add_argument("--task", default="arithmetic",
+                   help="arithmetic | fib | sort | count | reverse | mixed | jsonl")
+    p.add_argument("--train", dest="train_file", metavar="FILE", help="--task jsonl: training data")
+    p.add_argument("--test", dest="test_file", metavar="FILE", help="--task jsonl: test data")
+    p.add_argument("--examples", type=_int_at_least(2), default=2000, help="generated examples (70/30)")
+    p.add_argument("--lengths", type=_int_list, metavar="L,L,...", help="string lengths (sort, count, reverse)")
+    p.add_argument("--depths", type=_int_list, metavar="D,D,...", help="fib depths")
+    p.add_argument("--out", default="runs/latest", metavar="DIR")
+    p.add_argument("--epochs", type=_int_at_least(1), default=10)
+    p.add_argument("--batch-size", type=_int_at_least(1), default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=float, default=0.05, help="fraction of steps warming up")
+    p.add_argument("--seed", type=_integer, default=0)
+    p.add_argument("--base", type=_int_at_least(2), default=128)
+    p.add_argument("--cells", type=_int_at_least(1), default=16, help="memory cells parsed")
+    p.add_argument("--functions", metavar="F,F,...", help="library functions to select from "
+                   "(default: the task's)")
+    p.add_argument("--parsing", choices=PARSINGS, default="slots")
+    p.add_argument("--trainable-library", action="store_true")
+    p.add_argument("--alu", default="table")
+    p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
+    p.add_argument("--dim", type=_int_at_least(8), default=128)
+    p.add_argument("--heads", type=_int_at_least(1), default=4)
+    p.add_argument("--kv-heads", type=_int_at_least(1), default=2)
+    p.add_argument("--layers", type=_int_at_least(2), default=4)
+    p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default="char")
+    p.add_argument("--model", metavar="PATH", help="local Hugging Face LLaMA checkpoint directory")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast on CUDA")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("eval", help="accuracy of a trained run",
+                       description="Evaluate a run on its own test split or on a JSONL file.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--test", dest="test_file", metavar="FILE.jsonl")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help='print {"accuracy": float, "n": int}')
+
+    p = sub.add_parser("ask", help="answer a question with a trained run",
+                       description="Print the answer, the selected program and its probability, "
+                       "the parsed inputs and the machine's confidence.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("question")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true")
+
+
+def _cmd_train(args) -> int:
+    from .augment import AugmentConfig, BackboneConfig
+    from .tasks import TASKS
+    from .train import TrainConfig, train
+
+    options = {}
+    if args.lengths:
+        options["lengths"] = tuple(args.lengths)
+    if args.depths:
+        options["depths"] = tuple(args.depths)
+    if args.functions:
+        functions = tuple(f.strip() for f in args.functions.split(",") if f.strip())
+    elif args.task in TASKS:
+        functions = tuple(TASKS[args.task].functions)
+    else:
+        from .library import load_specs
+        functions = tuple(load_specs())
+    backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
+                              kv_heads=args.kv_heads, layers=args.layers)
+    model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, parsing=args.parsing,
+                          trainable_library=args.trainable_library, alu=args.alu,
+                          max_steps=args.max_steps, backbone=backbone)
+    cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
+                      examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,
+                      batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, seed=args.seed,
+                      tokenizer=args.tokenizer, device=args.device, bf16=args.bf16, model=model)
+    metrics = train(cfg, resume=args.resume, progress=not args.no_progress)
+    print(json.dumps(metrics))
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from .train import evaluate_run
+
+    result = evaluate_run(args.run_dir, args.test_file, args.device)
+    print(json.dumps(result) if args.json else f"accuracy {100 * result['accuracy']:.2f}% on {result['n']} examples")
+    return 0
+
+
+def _cmd_ask(args) -> int:
+    from .train import ask
+
+    out = ask(args.run_dir, args.question, args.device)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        regs = " ".join(f"{k}={v}" for k, v in out["registers"].items())
+        print(f"answer: {out['answer']!r}\nprogram: {out['program']} (p = {out['p_program']:.3f})\n"
+              f"parsed: {regs} memory={out['memory']}\nconfidence: {out['confidence']:.3f} "
+              f"(halted {out['p_halted']:.3f})")
+    return 0
 
 
 def _config(args):
@@ -258,7 +372,7 @@ def _cmd_experiment(args) -> int:
 
 _COMMANDS = {"run": _cmd_run, "trace": _cmd_trace, "compile": _cmd_compile,
              "bench": _cmd_bench, "demo": _cmd_demo, "library": _cmd_library,
-             "experiment": _cmd_experiment}
+             "experiment": _cmd_experiment, "train": _cmd_train, "eval": _cmd_eval, "ask": _cmd_ask}
 
 
 def _report(message: str) -> int:

@@ -1,0 +1,256 @@
+"""A language model augmented with the differentiable library (§3.4).
+
+``question -> tokenizer -> LLaMA backbone -> z -> heads -> Library -> answer head``
+
+* ``z`` is taken from all but the last layer: the backbone's last decoder layer is
+  dropped, since nothing reads it, and ``z`` is the (normed) output of the one before.
+* **Selection head**: a softmax over the library's functions, from the pooled ``z``.
+* **Parsing heads**: the initial argument registers r1..r3 and memory cells
+  ``0..cells-1``, each a one-hot classification over values 0..n-1. Two options:
+
+  - ``pooled`` (the paper's): one linear map from the pooled ``z`` to every slot;
+  - ``slots`` (ours): each slot attends over every token's hidden state (plus the
+    pooled ``z``, for values no single token holds) and mixes their value
+    distributions, so memory cell i can copy the i-th character of a string.
+
+* **Library**: every function runs from that state, batched, and the final states are
+  mixed by the selection (issue #4).
+* **Answer head**: ``scale * log(p) + bias`` on the mixed r0 for integer answers and on
+  the mixed cells for string answers (one value per cell, terminated by a 0 cell). A
+  prediction's kind follows the selected function's convention (``#@ outputs``).
+
+The compiled library is frozen unless ``trainable_library``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import MachineConfig
+from .errors import InputError
+from .layers import LogReadout
+from .library import Library, load_specs
+
+ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
+PARSINGS = ("slots", "pooled")
+IGNORE = -100  # target of an unsupervised answer position
+
+
+@dataclass
+class BackboneConfig:
+    """A LLaMA built from scratch (defaults: the paper's §4.2 sizes), or ``model_path``,
+    a local Hugging Face checkpoint directory."""
+
+    model_path: str | None = None
+    vocab_size: int = 128
+    dim: int = 128
+    heads: int = 4
+    kv_heads: int = 2
+    layers: int = 4
+    intermediate: int | None = None  # default 2 * dim
+    max_positions: int = 512
+
+
+@dataclass
+class AugmentConfig:
+    base: int = 128
+    cells: int = 16  # memory cells parsed from the question and read for string answers
+    functions: tuple[str, ...] = ("add", "sub", "mul", "div")
+    parsing: str = "slots"
+    trainable_library: bool = False
+    alu: str = "table"
+    max_steps: int = 2000  # per forward pass; runs still going are read where they stand
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.backbone, dict):
+            self.backbone = BackboneConfig(**self.backbone)
+        self.functions = tuple(self.functions)
+        if self.parsing not in PARSINGS:
+            raise InputError(f"parsing: expected one of {', '.join(PARSINGS)}, got {self.parsing!r}")
+        if not 1 <= self.cells <= self.base:
+            raise InputError(f"cells: expected 1..{self.base}, got {self.cells}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_backbone(cfg: BackboneConfig) -> nn.Module:
+    """A ``LlamaModel``: loaded from ``cfg.model_path`` (local files only, no remote
+    code), or built from the config. Its last layer is dropped (see module doc)."""
+    from transformers import AutoModel, LlamaConfig, LlamaModel
+
+    if cfg.model_path is not None:
+        try:
+            model = AutoModel.from_pretrained(cfg.model_path, trust_remote_code=False, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--model {cfg.model_path}: not a loadable local checkpoint "
+                             f"({str(exc).splitlines()[0]})") from None
+    else:
+        model = LlamaModel(LlamaConfig(
+            vocab_size=cfg.vocab_size, hidden_size=cfg.dim, num_attention_heads=cfg.heads,
+            num_key_value_heads=cfg.kv_heads, num_hidden_layers=cfg.layers,
+            intermediate_size=cfg.intermediate or 2 * cfg.dim, max_position_embeddings=cfg.max_positions))
+    if not hasattr(model, "layers") or len(model.layers) < 2:
+        raise InputError("the backbone must be a decoder (e.g. LLaMA) with at least 2 layers")
+    model.layers = model.layers[:-1]
+    model.config.num_hidden_layers = len(model.layers)
+    return model
+
+
+def pool(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of the hidden states over the real (unpadded) tokens: (B, T, d) -> (B, d)."""
+    m = mask.to(z.dtype)[..., None]
+    return (z * m).sum(1) / m.sum(1).clamp_min(1)
+
+
+class PooledParser(nn.Module):
+    """The paper's parse: one linear map from the pooled z to every slot's logits."""
+
+    def __init__(self, dim: int, slots: int, n: int) -> None:
+        super().__init__()
+        self.slots, self.n = slots, n
+        self.proj = nn.Linear(dim, slots * n)
+
+    def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        return self.proj(pooled).view(-1, self.slots, self.n).log_softmax(-1)
+
+
+class SlotParser(nn.Module):
+    """Each slot attends over the tokens (and the pooled z) and mixes their value
+    distributions: a pointer that can copy the i-th character into cell i."""
+
+    def __init__(self, dim: int, slots: int, n: int) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(0.02 * torch.randn(slots, dim))
+        self.query = nn.Linear(dim, dim)  # lets the question steer every slot
+        self.key = nn.Linear(dim, dim)
+        self.value = nn.Linear(dim, n)
+        self.scale = dim ** -0.5
+
+    def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
+        valid = torch.cat([mask.new_ones(mask.shape[0], 1), mask], 1).bool()
+        q = self.queries[None] + self.query(pooled)[:, None]  # (B, S, d)
+        scores = torch.einsum("bsd,btd->bst", q, self.key(tokens)) * self.scale
+        attn = scores.masked_fill(~valid[:, None], float("-inf")).log_softmax(-1)
+        values = self.value(tokens).log_softmax(-1)  # (B, 1 + T, n)
+        return torch.logsumexp(attn[..., None] + values[:, None], 2)  # log sum_t a_st p_t
+
+
+@dataclass
+class Parse:
+    """What the heads chose, as distributions: the selection (B, F), the argument
+    registers (B, 3, n) and the memory cells (B, cells, n)."""
+
+    selection: torch.Tensor
+    registers: torch.Tensor
+    memory: torch.Tensor
+
+
+@dataclass
+class AugmentedOutput:
+    parse: Parse
+    int_logits: torch.Tensor  # (B, n): answer logits from the mixed r0
+    str_logits: torch.Tensor  # (B, cells, n): answer logits from the mixed cells
+    p_halted: torch.Tensor  # (B,) selection-weighted halting probability
+    steps: torch.Tensor  # (B, F)
+
+
+class AugmentedLM(nn.Module):
+    """Backbone + selection and parsing heads + the library + the answer head."""
+
+    def __init__(self, config: AugmentConfig, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = backbone if backbone is not None else build_backbone(config.backbone)
+        dim = self.backbone.config.hidden_size
+        n = config.base
+        self.library = Library(MachineConfig(base=n, memory=config.cells), config.functions,
+                               alu=config.alu, trainable=config.trainable_library)
+        specs = load_specs()
+        self.register_buffer("scalar_output", torch.tensor([bool(specs[f].outputs) for f in config.functions]),
+                             persistent=False)  # per function: answers in r0 (else in memory)
+        self.select = nn.Linear(dim, len(config.functions))
+        slots = len(ARG_REGISTERS) + config.cells
+        self.parser = (SlotParser if config.parsing == "slots" else PooledParser)(dim, slots, n)
+        self.int_head = LogReadout(min_scale=1.0)
+        self.str_head = LogReadout(min_scale=1.0)
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """z: (B, T, d), the hidden states after all but the last layer."""
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
+        z = self.encode(input_ids, attention_mask).float()
+        pooled = pool(z, attention_mask)
+        slots = self.parser(z, attention_mask, pooled).exp()
+        k = len(ARG_REGISTERS)
+        return Parse(self.select(pooled).softmax(-1), slots[:, :k], slots[:, k:])
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> AugmentedOutput:
+        parse = self.parse(input_ids, attention_mask)
+        B, n, cfg = input_ids.shape[0], self.config.base, self.library.config
+        R = F.one_hot(torch.zeros(B, cfg.registers, dtype=torch.long, device=input_ids.device), n).to(parse.registers)
+        R = torch.cat([R[:, :1], parse.registers, R[:, 1 + len(ARG_REGISTERS):]], 1)
+        out = self.library(parse.selection, R, parse.memory, max_steps=self.config.max_steps)
+        return AugmentedOutput(parse, self.int_head(out.state.R[:, 0]), self.str_head(out.state.M),
+                               out.state.h, out.steps)
+
+    def returns_int(self, selection: torch.Tensor) -> torch.Tensor:
+        """(B,) whether the most probable function answers with r0 (else with memory)."""
+        return self.scalar_output[selection.argmax(-1)]
+
+
+def answer_targets(answers: Sequence[int | str], base: int, cells: int) -> torch.Tensor:
+    """(B, 1 + cells) targets: column 0 the integer answer, columns 1.. the string's
+    values then a terminating 0 (when it fits); :data:`IGNORE` elsewhere."""
+    t = torch.full((len(answers), 1 + cells), IGNORE, dtype=torch.long)
+    for i, a in enumerate(answers):
+        if isinstance(a, bool) or not isinstance(a, (int, str)):
+            raise InputError(f"answer {i}: expected an integer or a string, got {type(a).__name__}")
+        if isinstance(a, int):
+            if not 0 <= a < base:
+                raise InputError(f"answer {i}: {a} is outside 0..{base - 1}")
+            t[i, 0] = a
+            continue
+        codes = [ord(ch) for ch in a]
+        if len(codes) > cells:
+            raise InputError(f"answer {i}: {len(codes)} characters, but the model has {cells} cells")
+        bad = next((ch for ch in a if ord(ch) >= base or ord(ch) == 0), None)
+        if bad is not None:
+            raise InputError(f"answer {i}: character {bad!r} has no value below base {base}")
+        t[i, 1:1 + len(codes)] = torch.tensor(codes, dtype=torch.long)
+        if len(codes) < cells:
+            t[i, 1 + len(codes)] = 0
+    return t
+
+
+def answer_loss(out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on answers only: per example, the integer answer's or the mean over
+    the string's cells; averaged over the batch."""
+    logits = torch.cat([out.int_logits[:, None], out.str_logits], 1)  # (B, 1 + cells, n)
+    per_pos = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")
+    counts = (targets != IGNORE).sum(1).clamp_min(1)
+    return (per_pos.sum(1) / counts).mean()
+
+
+def decode_answers(model: AugmentedLM, out: AugmentedOutput) -> list[int | str]:
+    """Each example's answer: r0's value when the selected function returns a scalar,
+    else the cells' values up to the first 0, as characters."""
+    as_int = model.returns_int(out.parse.selection).tolist()
+    ints = out.int_logits.argmax(-1).tolist()
+    cells = out.str_logits.argmax(-1).tolist()
+    answers: list[int | str] = []
+    for i, is_int in enumerate(as_int):
+        if is_int:
+            answers.append(ints[i])
+        else:
+            values = cells[i][:cells[i].index(0)] if 0 in cells[i] else cells[i]
+            answers.append("".join(map(chr, values)))
+    return answers

@@ -1,0 +1,105 @@
+"""The augmented LM (§3.4): backbone loading from a local checkpoint, both parsers, the
+library in the loop, answer encoding and decoding, and gradients to every head."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import LlamaConfig, LlamaModel
+
+from neurocompiler.augment import (IGNORE, AugmentConfig, AugmentedLM, BackboneConfig, Parse,
+                                   answer_loss, answer_targets, build_backbone, decode_answers)
+from neurocompiler.errors import InputError
+from neurocompiler.library.reference import REFERENCES
+
+BASE, CELLS = 32, 6
+TINY = BackboneConfig(vocab_size=40, dim=32, heads=4, kv_heads=2, layers=3)
+
+
+def model(parsing="slots", functions=("add", "sub", "reverse")) -> AugmentedLM:
+    torch.manual_seed(0)
+    return AugmentedLM(AugmentConfig(base=BASE, cells=CELLS, functions=functions, parsing=parsing, max_steps=80,
+                                     backbone=TINY))
+
+
+def tokens(B=4, T=9):
+    ids = torch.randint(3, 40, (B, T), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[1, 6:] = 0
+    return ids, mask
+
+
+def test_from_pretrained_loads_a_local_tiny_llama_and_drops_its_last_layer(tmp_path):
+    torch.manual_seed(0)
+    saved = LlamaModel(LlamaConfig(vocab_size=40, hidden_size=32, intermediate_size=64, num_attention_heads=4,
+                                   num_key_value_heads=2, num_hidden_layers=3))
+    saved.save_pretrained(tmp_path / "tiny")
+    loaded = build_backbone(BackboneConfig(model_path=str(tmp_path / "tiny")))
+    assert len(loaded.layers) == 2 and loaded.config.num_hidden_layers == 2
+    for name, tensor in loaded.state_dict().items():
+        assert torch.equal(tensor, saved.state_dict()[name]), name
+    ids, mask = tokens()
+    z_saved = saved(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[2]
+    z = loaded(input_ids=ids, attention_mask=mask).last_hidden_state  # output of layer 2, normed
+    assert torch.allclose(z, saved.norm(z_saved), atol=1e-5)
+    with pytest.raises(InputError, match="not a loadable local checkpoint"):
+        build_backbone(BackboneConfig(model_path=str(tmp_path / "missing")))
+
+
+@pytest.mark.parametrize("parsing", ["slots", "pooled"])
+def test_parse_gives_distributions_and_gradients_reach_every_head(parsing):
+    m = model(parsing)
+    ids, mask = tokens()
+    out = m(ids, mask)
+    p = out.parse
+    assert p.selection.shape == (4, 3) and p.registers.shape == (4, 3, BASE) and p.memory.shape == (4, CELLS, BASE)
+    for t in (p.selection, p.registers, p.memory):
+        assert torch.allclose(t.sum(-1), torch.ones(t.shape[:-1]), atol=1e-5)
+    targets = answer_targets([3, "\x05\x06", 7, "\x01"], BASE, CELLS)
+    answer_loss(out, targets).backward()
+    for name, param in m.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_padding_does_not_change_an_example():
+    m = model()
+    ids, mask = tokens(B=2, T=7)
+    ids2 = torch.cat([ids, torch.zeros(2, 3, dtype=torch.long)], 1)
+    mask2 = torch.cat([mask, torch.zeros(2, 3, dtype=torch.long)], 1)
+    a, b = m.parse(ids, mask), m.parse(ids2, mask2)
+    assert torch.allclose(a.registers, b.registers, atol=1e-5) and torch.allclose(a.memory, b.memory, atol=1e-5)
+
+
+def test_one_hot_parse_runs_the_chosen_function_exactly():
+    """With the heads replaced by one-hot choices, the answer is the reference's."""
+    m = model()
+    cases = [("add", {1: 20, 2: 19}, []), ("sub", {1: 3, 2: 9}, []), ("reverse", {1: 4}, [1, 2, 3, 4, 5])]
+    sel = torch.stack([F.one_hot(torch.tensor(m.config.functions.index(f)), 3).float() for f, _, _ in cases])
+    regs = torch.stack([F.one_hot(torch.tensor([r.get(i, 0) for i in (1, 2, 3)]), BASE).float() for _, r, _ in cases])
+    mem = torch.stack([F.one_hot(torch.tensor((c + [0] * CELLS)[:CELLS]), BASE).float() for _, _, c in cases])
+    m.parse = lambda ids, mask: Parse(sel, regs, mem)
+    out = m(torch.zeros(3, 2, dtype=torch.long), torch.ones(3, 2, dtype=torch.long))
+    got = decode_answers(m, out)
+    for (f, r, c), answer in zip(cases, got):
+        regs_out, mem_out = REFERENCES[f](r, c, BASE)
+        if f == "reverse":
+            assert answer == "".join(map(chr, mem_out[:r[1]] + [5]))  # cells up to the first 0
+        else:
+            assert answer == regs_out[0]
+    assert torch.allclose(out.p_halted, torch.ones(3))
+
+
+def test_answer_targets_and_loss_supervise_answers_only():
+    t = answer_targets([5, "ab", "abcdef"], 128, CELLS)
+    assert t[0].tolist() == [5] + [IGNORE] * CELLS
+    assert t[1].tolist() == [IGNORE, 97, 98, 0, IGNORE, IGNORE, IGNORE]
+    assert t[2, 1:].tolist() == [97, 98, 99, 100, 101, 102]  # full: no room for the terminator
+    for bad, match in ((200, "outside"), ("é" * 2, "no value below"), ("abcdefg", "cells"), (1.5, "integer")):
+        with pytest.raises(InputError, match=match):
+            answer_targets([bad], 128, CELLS)
+
+
+def test_config_errors():
+    with pytest.raises(InputError, match="parsing"):
+        AugmentConfig(parsing="magic")
+    with pytest.raises(InputError, match="cells"):
+        AugmentConfig(base=16, cells=17)
