@@ -15,7 +15,7 @@
 
 * **Library**: every function runs from that state, batched, and the final states are
   mixed by the selection (issue #4).
-* **Answer head**: ``scale * log(p) + bias`` on the mixed r0 for integer answers and on
+* **Answer head**: ``scale * log(p)`` on the mixed r0 for integer answers and on
   the mixed cells for string answers (one value per cell, terminated by a 0 cell). A
   prediction's kind follows the selected function's convention (``#@ outputs``).
 
@@ -129,7 +129,7 @@ class SlotParser(nn.Module):
         super().__init__()
         self.queries = nn.Parameter(0.02 * torch.randn(slots, dim))
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
-        self.key = nn.Linear(dim, dim)
+        self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
         self.value = nn.Linear(dim, n)
         self.scale = dim ** -0.5
 

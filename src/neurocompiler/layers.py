@@ -30,7 +30,8 @@ class Choice(nn.Module):
 
 
 class LogReadout(nn.Module):
-    """Answer logits ``scale * log(p) + bias`` from an output distribution ``p``.
+    """Answer logits ``scale * log(p)`` from an output distribution ``p`` (a bias would
+    be invisible to the softmax, so there is none).
 
     With ``min_scale`` the scale is kept at or above it (``min_scale + softplus``). A
     scale below 1 makes the cross-entropy's gradient grow like ``p ** (scale - 1)`` at
@@ -43,7 +44,6 @@ class LogReadout(nn.Module):
         self.min_scale = min_scale
         # free: the scale itself, from 1; bounded: softplus(-4) ~ 0.018 above min_scale
         self.raw_scale = nn.Parameter(torch.tensor(1.0 if min_scale is None else -4.0))
-        self.bias = nn.Parameter(torch.zeros(()))
 
     @property
     def scale(self) -> torch.Tensor:
@@ -52,7 +52,7 @@ class LogReadout(nn.Module):
         return self.min_scale + F.softplus(self.raw_scale)
 
     def forward(self, p: torch.Tensor) -> torch.Tensor:
-        return self.scale * p.clamp_min(1e-12).log() + self.bias
+        return self.scale * p.clamp_min(1e-12).log()
 
 
 def route(choice: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ reads its answer, trained with cross-entropy on answers only:
   where (``sub`` and ``div`` do not commute) and which of the ALU's 13 opcodes each task
   operation is, the paper's parsing/selection problem in miniature;
 * the **ALU**: the lookup table, the circuit or the exact calculator;
-* **output layer**: answer logits ``scale * log(out) + bias``.
+* **output layer**: answer logits ``scale * log(out)``.
 
 Because neither layer has a weight per value, the trained network runs unchanged at any
 word size. So the experiment (1) trains with the table ALU and with the circuit ALU at

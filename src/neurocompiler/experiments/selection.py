@@ -13,7 +13,7 @@ answers alone, both
   a permutation to be found among 3! = 6.
 
 The model is one layer before the computer (the per-task selection and routing tables)
-and one after (``scale * log(r0) + bias``, ``scale >= 1``). The report gives answer
+and one after (``scale * log(r0)``, ``scale >= 1``). The report gives answer
 accuracy on held-out examples, and the fraction of tasks whose argmax selection is the
 task's function and whose argmax routing puts the right slot in every register that
 function reads (either order for a commutative function).
@@ -93,7 +93,7 @@ class SelectNet(nn.Module):
                 hard: bool = False) -> torch.Tensor:
         """task: (B,), x: (B, 3) slot values -> answer logits (B, n)."""
         B, n = x.shape[0], library.config.base
-        args = route(self.route(hard)[task], F.one_hot(x, n).to(self.readout.bias.dtype))
+        args = route(self.route(hard)[task], F.one_hot(x, n).to(self.readout.raw_scale.dtype))
         R = F.one_hot(torch.zeros(B, library.config.registers, dtype=torch.long), n).to(args)
         R = torch.cat([R[:, :1], args, R[:, 1 + SLOTS:]], 1)
         M = args.new_zeros(B, library.config.m, n)

@@ -9,7 +9,7 @@ the 8·d machine steps is backpropagated through.
 
 * **input layer**: a learned 2 x 2 routing of the input slots into r1, r2
   (:class:`~neurocompiler.layers.Choice`), shared across values;
-* **output layer**: answer logits ``scale * log(r0) + bias`` with ``scale >= 1``.
+* **output layer**: answer logits ``scale * log(r0)`` with ``scale >= 1``.
 
 Two schedules are compared, per depth:
 
@@ -77,7 +77,7 @@ class FibNet(nn.Module):
                 hard: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, 2) input values -> (answer logits (B, n), halted probability (B,))."""
         B, n = x.shape[0], library.config.base
-        args = route(self.route(hard), F.one_hot(x, n).to(self.readout.bias.dtype))
+        args = route(self.route(hard), F.one_hot(x, n).to(self.readout.raw_scale.dtype))
         R = F.one_hot(torch.zeros(B, library.config.registers, dtype=torch.long), n).to(args)
         R = torch.cat([R[:, :1], args, F.one_hot(torch.full((B, 1), depth), n).to(args), R[:, 4:]], 1)
         M = args.new_zeros(B, library.config.m, n)

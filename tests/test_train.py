@@ -1,0 +1,97 @@
+"""Training runs of the augmented LM, scaled down: the run directory, exact resume,
+bring-your-own JSONL data, a two-process (gloo) run equal to one process, eval and ask,
+and non-finite losses stopped rather than trained through."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from neurocompiler.augment import AugmentConfig, BackboneConfig
+from neurocompiler.cli import main
+from neurocompiler.train import NonFiniteLossError, TrainConfig, train
+
+SMALL = ["--base", "16", "--cells", "2", "--dim", "32", "--layers", "2", "--no-progress"]
+
+
+def tiny(out, **kw) -> TrainConfig:
+    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2))
+    args = dict(task="arithmetic", examples=120, epochs=2, batch_size=16, out=str(out), model=model)
+    args.update(kw)
+    return TrainConfig(**args)
+
+
+def weights(run):
+    return load_file(str(run / "checkpoint" / "model.safetensors"))
+
+
+def test_run_directory_holds_everything_to_evaluate_ask_and_resume(tmp_path, capsys):
+    run = tmp_path / "run"
+    metrics = train(tiny(run), progress=False, log=lambda s: None)
+    for name in ("config.json", "backbone/config.json", "tokenizer/tokenizer.json", "data/train.jsonl",
+                 "data/test.jsonl", "checkpoint/model.safetensors", "checkpoint/optimizer.safetensors",
+                 "checkpoint/state.json", "metrics.jsonl", "metrics.csv", "curves.png"):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "checkpoint" / "state.json").read_text()) == {"epoch": 2, "step": 12}
+    assert [json.loads(l)["epoch"] for l in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert len((run / "data" / "train.jsonl").read_text().splitlines()) == 84  # 70/30
+    assert main(["eval", str(run), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result == {"accuracy": pytest.approx(metrics["test_accuracy"]), "n": 36}
+    assert main(["ask", str(run), "Add 3 and 4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["program"] in ("add", "sub", "mul", "div") and 0 <= out["confidence"] <= 1
+    assert set(out["registers"]) == {"r1", "r2", "r3"} and isinstance(out["answer"], int)
+
+
+def test_resume_after_a_stop_equals_an_uninterrupted_run(tmp_path):
+    train(tiny(tmp_path / "whole", epochs=3), progress=False, log=lambda s: None)
+    train(tiny(tmp_path / "parts", epochs=1), progress=False, log=lambda s: None)
+    train(tiny(tmp_path / "parts", epochs=3), resume=True, progress=False, log=lambda s: None)
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "parts")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    rows = lambda run: [{k: v for k, v in json.loads(l).items() if k != "epoch_seconds"}  # noqa: E731
+                        for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows(tmp_path / "whole") == rows(tmp_path / "parts")
+
+
+def test_jsonl_task_and_its_errors(tmp_path, capsys):
+    rows = [{"question": f"Add {a} and {b}", "answer": (a + b) % 16} for a in range(8) for b in range(4)]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:24]) + "\n")
+    (tmp_path / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows[24:]) + "\n")
+    code = main(["train", "--task", "jsonl", "--train", str(tmp_path / "train.jsonl"), "--test",
+                 str(tmp_path / "test.jsonl"), "--functions", "add,sub", "--epochs", "1",
+                 "--out", str(tmp_path / "run"), *SMALL])
+    assert code == 0 and len((tmp_path / "run" / "data" / "test.jsonl").read_text().splitlines()) == 8
+    capsys.readouterr()
+    (tmp_path / "bad.jsonl").write_text('{"question": "Add 1 and 2", "answer": 3}\n{"question": "x"}\n')
+    code = main(["train", "--task", "jsonl", "--train", str(tmp_path / "bad.jsonl"), "--test",
+                 str(tmp_path / "test.jsonl"), "--out", str(tmp_path / "run2"), *SMALL])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.jsonl:2" in err and "Traceback" not in err
+    assert main(["eval", str(tmp_path / "nowhere")]) == 2
+    assert main(["train", "--resume", "--out", str(tmp_path / "nowhere"), *SMALL]) == 2
+
+
+def test_non_finite_loss_stops_the_run(tmp_path, monkeypatch):
+    import neurocompiler.train as T
+
+    monkeypatch.setattr(T, "answer_loss", lambda out, targets: out.int_logits.sum() * float("nan"))
+    with pytest.raises(NonFiniteLossError, match="non-finite loss"):
+        train(tiny(tmp_path / "run"), progress=False, log=lambda s: None)
+
+
+def test_two_gloo_processes_train_the_same_model_as_one(tmp_path):
+    args = ["train", "--examples", "120", "--epochs", "2", "--batch-size", "16", "--device", "cpu", *SMALL]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29517", "-m", "neurocompiler",
+                    *args, "--out", str(tmp_path / "two")], check=True, env=env, capture_output=True)
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
+    assert a.keys() == b.keys()
+    assert [k for k in a if not torch.allclose(a[k], b[k], atol=1e-5, rtol=1e-4)] == []
