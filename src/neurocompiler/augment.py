@@ -9,9 +9,10 @@
   ``0..cells-1``, each a one-hot classification over values 0..n-1. Two options:
 
   - ``pooled`` (the paper's): one linear map from the pooled ``z`` to every slot;
-  - ``slots`` (ours): each slot attends over every token's hidden state (plus the
-    pooled ``z``, for values no single token holds) and mixes their value
-    distributions, so memory cell i can copy the i-th character of a string.
+  - ``slots`` (ours): pointers into the question (:class:`SlotParser`): registers
+    attend over the tokens; memory cell i copies the token i + 1 places after a
+    learned start anchor, so it holds the i-th character of a quoted string; r1 may
+    take that span's length.
 
 * **Library**: every function runs from that state, batched, and the final states are
   mixed by the selection (issue #4).
@@ -112,35 +113,65 @@ def pool(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class PooledParser(nn.Module):
     """The paper's parse: one linear map from the pooled z to every slot's logits."""
 
-    def __init__(self, dim: int, slots: int, n: int) -> None:
+    def __init__(self, dim: int, registers: int, cells: int, n: int) -> None:
         super().__init__()
-        self.slots, self.n = slots, n
-        self.proj = nn.Linear(dim, slots * n)
+        self.slots, self.n = registers + cells, n
+        self.proj = nn.Linear(dim, self.slots * n)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
-        return self.proj(pooled).view(-1, self.slots, self.n).log_softmax(-1)
+        return self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
 
 
 class SlotParser(nn.Module):
-    """Each slot attends over the tokens (and the pooled z) and mixes their value
-    distributions: a pointer that can copy the i-th character into cell i."""
+    """Pointers into the question.
 
-    def __init__(self, dim: int, slots: int, n: int) -> None:
+    * **Registers**: each attends over the tokens (and the pooled z, for values no
+      single token holds) and mixes their value distributions.
+    * **Memory**: a list argument is a span of tokens. A learned *start* anchor (e.g.
+      an opening quote) is found by attention, and cell i copies the value of the token
+      i + 1 places after it (0 past the end of the question).
+    * **r1**, the library's list length, may instead take the span's length (distance
+      from the start to a learned *end* anchor, minus one), through a learned gate.
+    """
+
+    def __init__(self, dim: int, registers: int, cells: int, n: int) -> None:
         super().__init__()
-        self.queries = nn.Parameter(0.02 * torch.randn(slots, dim))
+        self.registers, self.cells, self.n = registers, cells, n
+        self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
         self.value = nn.Linear(dim, n)
+        self.length_gate = nn.Linear(dim, 1)
         self.scale = dim ** -0.5
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        B, T, _ = z.shape
+        R, n = self.registers, self.n
         tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
-        valid = torch.cat([mask.new_ones(mask.shape[0], 1), mask], 1).bool()
-        q = self.queries[None] + self.query(pooled)[:, None]  # (B, S, d)
+        valid = torch.cat([mask.new_ones(B, 1), mask], 1).bool()
+        q = self.queries[None] + self.query(pooled)[:, None]  # (B, R + 2, d)
         scores = torch.einsum("bsd,btd->bst", q, self.key(tokens)) * self.scale
-        attn = scores.masked_fill(~valid[:, None], float("-inf")).log_softmax(-1)
-        values = self.value(tokens).log_softmax(-1)  # (B, 1 + T, n)
-        return torch.logsumexp(attn[..., None] + values[:, None], 2)  # log sum_t a_st p_t
+        p_tok = self.value(tokens).softmax(-1)  # (B, 1 + T, n): each token's value
+        attn = scores[:, :R].masked_fill(~valid[:, None], float("-inf")).softmax(-1)
+        registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
+
+        anchors = scores[:, R:, 1:].masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
+        start, end = anchors[:, 0], anchors[:, 1]  # (B, T) each, over the real tokens
+        real = mask.to(z.dtype)
+        shifted = torch.stack([F.pad(start, (i + 1, 0))[:, :T] for i in range(self.cells)], 1) * real[:, None]
+        cells = torch.einsum("bct,btn->bcn", shifted, p_tok[:, 1:])
+        cells = cells + F.one_hot(torch.zeros((), dtype=torch.long, device=z.device), n).to(z) * \
+            (1 - shifted.sum(-1, keepdim=True))  # mass past the question's end reads 0
+
+        outer = start[:, :, None] * end[:, None, :]  # P(start = s, end = e)
+        K = min(T - 1, n)
+        span = torch.stack([outer.diagonal(k + 1, 1, 2).sum(-1) for k in range(K)], -1) if K > 0 \
+            else z.new_zeros(B, 0)
+        length = F.pad(span, (0, n - K))
+        length[:, 0] = length[:, 0] + (1 - span.sum(-1))  # end not after start: length 0
+        gate = torch.sigmoid(self.length_gate(pooled))  # (B, 1)
+        r1 = gate * length + (1 - gate) * registers[:, 0]
+        return torch.cat([r1[:, None], registers[:, 1:], cells], 1)
 
 
 @dataclass
@@ -177,8 +208,8 @@ class AugmentedLM(nn.Module):
         self.register_buffer("scalar_output", torch.tensor([bool(specs[f].outputs) for f in config.functions]),
                              persistent=False)  # per function: answers in r0 (else in memory)
         self.select = nn.Linear(dim, len(config.functions))
-        slots = len(ARG_REGISTERS) + config.cells
-        self.parser = (SlotParser if config.parsing == "slots" else PooledParser)(dim, slots, n)
+        self.parser = (SlotParser if config.parsing == "slots" else PooledParser)(
+            dim, len(ARG_REGISTERS), config.cells, n)
         self.int_head = LogReadout(min_scale=1.0)
         self.str_head = LogReadout(min_scale=1.0)
 
@@ -189,7 +220,7 @@ class AugmentedLM(nn.Module):
     def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         z = self.encode(input_ids, attention_mask).float()
         pooled = pool(z, attention_mask)
-        slots = self.parser(z, attention_mask, pooled).exp()
+        slots = self.parser(z, attention_mask, pooled)
         k = len(ARG_REGISTERS)
         return Parse(self.select(pooled).softmax(-1), slots[:, :k], slots[:, k:])
 
