@@ -78,3 +78,12 @@ def test_summary_ratios():
     assert out["alu_table_bytes_ratio"]["value"] == pytest.approx(2 ** 20 / (8 * 256 ** 3 * 4))
     assert all(r["met"] for r in out.values())
     assert bench.summary()["machine_fwd_bwd_speedup"]["met"] is None
+
+
+def test_train_rows_time_the_lm_with_and_without_the_computer():
+    from neurocompiler.bench import train_rows
+
+    rows = list(train_rows(batch=4, repeats=1, base=16))
+    assert [r["model"] for r in rows] == ["augmented", "no_computer"]
+    for r in rows:
+        assert r["train_examples_per_s"] > 0 and r["infer_examples_per_s"] > 0 and r["params"] > 0

@@ -564,3 +564,51 @@ MACHINE_COLUMNS = ("alu", "batch", "base", "steps_per_s", "fwd_bwd_steps", "fwd_
                    "table_bytes", "fwd_bwd_peak_rss_bytes", "skipped")
 SIZE_COLUMNS = ("alu", "base", "batch", "steps", "correct", "peak_rss_bytes", "baseline_rss_bytes",
                 "table_bytes", "dense_table_bytes", "ok")
+
+
+def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[dict]:
+    """Examples per second of the tiny LLaMA (the paper's §4.2 sizes) on natural-language
+    arithmetic at ``batch``: one AdamW training step (forward, backward, update) and one
+    inference forward, with the library (``augmented``: four functions, table ALU) and
+    without it (``no_computer``: a classifier on the pooled ``z``)."""
+    from .augment import AugmentConfig, AugmentedLM, answer_loss, answer_targets, pool
+    from .tasks import generate
+    from .tokenizer import build_tokenizer, encode
+
+    torch.manual_seed(0)
+    examples = generate("arithmetic", batch, seed=0, base=base)
+    tokenizer = build_tokenizer("char")
+    ids, mask = encode(tokenizer, [e.question for e in examples])
+    cfg = AugmentConfig(base=base, cells=2)
+    cfg.backbone.vocab_size = len(tokenizer)
+    targets = answer_targets([e.answer for e in examples], base, cfg.cells)
+    augmented = AugmentedLM(cfg)
+    head = torch.nn.Linear(augmented.backbone.config.hidden_size, base)
+    plain = torch.nn.ModuleDict({"backbone": augmented.backbone, "head": head})
+
+    def plain_loss():
+        z = augmented.encode(ids, mask)
+        return torch.nn.functional.cross_entropy(head(pool(z, mask)), targets[:, 0])
+
+    models = {"augmented": (augmented, lambda: answer_loss(augmented(ids, mask), targets)),
+              "no_computer": (plain, plain_loss)}
+    for name, (model, loss_fn) in models.items():
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+        def step():
+            loss = loss_fn()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        def infer():
+            with torch.no_grad():
+                loss_fn()
+
+        train_s = _median_seconds(step, repeats, warmup=step)
+        infer_s = _median_seconds(infer, repeats, warmup=infer)
+        yield {"bench": "train", "model": name, "base": base, "batch": batch,
+               "params": sum(p.numel() for p in model.parameters()),
+               "train_examples_per_s": round(batch / train_s, 1),
+               "infer_examples_per_s": round(batch / infer_s, 1),
+               "threads": torch.get_num_threads()}

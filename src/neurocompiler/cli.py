@@ -131,9 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT.safetensors",
                    help="where to write the compiled program")
 
-    p = sub.add_parser("bench", help="run a benchmark", description="Benchmarks of the ALU "
-                       "and of the machine (neurocompiler.bench).")
-    p.add_argument("kind", choices=("alu", "machine"))
+    p = sub.add_parser("bench", help="run a benchmark", description="Benchmarks of the ALU, "
+                       "of the machine, and of training the augmented tiny LLaMA with and "
+                       "without the computer (neurocompiler.bench).")
+    p.add_argument("kind", choices=("alu", "machine", "train"))
     p.add_argument("--json", action="store_true", help="print each row as one JSON line")
     p.add_argument("--sizes", type=_int_list, metavar="N,N,...",
                    help="bases to measure (alu: table sizes; machine: one run per base)")

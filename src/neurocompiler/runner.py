@@ -370,6 +370,9 @@ def bench_rows(kind: str, sizes: Sequence[int] | None = None, batches: Sequence[
             kw["sizes"] = _ints(sizes)
         for b in batches or [None]:
             yield from bench.alu_rows(**kw, **({} if b is None else {"batch": int(b)}))
+    elif kind == "train":
+        for b in batches or [None]:
+            yield from bench.train_rows(**kw, **({} if b is None else {"batch": int(b)}))
     elif kind == "machine":
         if batches is not None:
             kw["batches"] = _ints(batches)
