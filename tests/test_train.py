@@ -98,10 +98,13 @@ def test_two_gloo_processes_train_the_same_model_as_one(tmp_path):
 
 
 def test_string_reversal_is_learned_from_answers_far_above_chance(tmp_path):
-    """Reverse a 3-letter string: chance of an exact answer is 26**-3 < 0.01%."""
-    cfg = TrainConfig(task="reverse", task_options={"lengths": (3,)}, examples=1000, epochs=10,
-                      lr=1e-2, out=str(tmp_path / "run"),
+    """Reverse a 3-letter string: chance of an exact answer is 26**-3 < 0.01%. (Whether
+    the model uses the computer or parses the answer itself is not asserted: runs do
+    both, see docs/RESULTS.md.)"""
+    run = tmp_path / "run"
+    cfg = TrainConfig(task="reverse", task_options={"lengths": (3,)}, examples=1000, epochs=12,
+                      lr=5e-3, out=str(run),
                       model=AugmentConfig(base=128, cells=4, functions=("reverse",), max_steps=40,
                                           backbone=BackboneConfig(dim=32, layers=2)))
     metrics = train(cfg, progress=False, log=lambda s: None)
-    assert metrics["test_accuracy"] >= 0.1
+    assert metrics["test_accuracy"] >= 0.3

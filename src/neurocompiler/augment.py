@@ -167,8 +167,8 @@ class SlotParser(nn.Module):
         K = min(T - 1, n)
         span = torch.stack([outer.diagonal(k + 1, 1, 2).sum(-1) for k in range(K)], -1) if K > 0 \
             else z.new_zeros(B, 0)
-        length = F.pad(span, (0, n - K))
-        length[:, 0] = length[:, 0] + (1 - span.sum(-1))  # end not after start: length 0
+        # P(length = k | the end anchor lies after the start one)
+        length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
         gate = torch.sigmoid(self.length_gate(pooled))  # (B, 1)
         r1 = gate * length + (1 - gate) * registers[:, 0]
         return torch.cat([r1[:, None], registers[:, 1:], cells], 1)
