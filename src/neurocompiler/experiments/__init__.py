@@ -11,6 +11,7 @@ EXPERIMENTS = {
     "fig3": "neurocompiler.experiments.fig3",
     "table1": "neurocompiler.experiments.table1",
     "selection": "neurocompiler.experiments.selection",
+    "arith": "neurocompiler.experiments.arith",
 }
 
 
