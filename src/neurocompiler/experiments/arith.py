@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from ..augment import PARSINGS, AugmentConfig, BackboneConfig
 from ..tokenizer import TOKENIZER_KINDS
 from ..train import TrainConfig, iter_metrics, train
-from .common import format_table, mean_std, results_dir, write_csv
+from .common import format_table, ints, mean_std, results_dir, write_csv
 
 PAPER = {"epoch_to_99.2%": 62, "epoch_to_100%": 132}
 
@@ -100,5 +100,5 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> ArithConfig:
     return ArithConfig(examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        base=args.base, parsing=args.parsing, tokenizer=args.tokenizer, dim=args.dim,
-                       layers=args.layers, seeds=tuple(int(s) for s in args.seeds.split(",") if s.strip()),
+                       layers=args.layers, seeds=ints(args.seeds),
                        device=args.device, out=args.out)

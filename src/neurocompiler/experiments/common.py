@@ -38,6 +38,11 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def ints(text: str) -> tuple[int, ...]:
+    """A comma-separated list of integers from the command line ("0,1,2")."""
+    return tuple(int(t) for t in text.split(",") if t.strip())
+
+
 def mean_std(values: Iterable[float]) -> tuple[float, float]:
     arr = np.asarray(list(values), dtype=float)
     return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0

@@ -32,7 +32,7 @@ from torch import nn
 from ..alu import make_alu
 from ..alu.base import ALU
 from ..isa import ALU_NAMES, alu_result
-from .common import format_table, mean_std, results_dir, seed_everything, write_csv
+from .common import format_table, ints, mean_std, results_dir, seed_everything, write_csv
 from ..layers import Choice, LogReadout, route
 
 
@@ -236,5 +236,5 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> Fig3Config:
     return Fig3Config(bits=args.bits, swap_bits=args.swap_bits, examples=args.examples,
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seeds=tuple(int(s) for s in args.seeds.split(",") if s.strip()),
+                      seeds=ints(args.seeds),
                       out=args.out)

@@ -33,7 +33,7 @@ from ..config import MachineConfig
 from ..errors import InputError
 from ..library import Library, load_specs
 from ..library.reference import FIB_STEPS_PER_DEPTH, REFERENCES
-from .common import format_table, mean_std, results_dir, seed_everything, write_csv
+from .common import format_table, ints, mean_std, results_dir, seed_everything, write_csv
 from ..layers import Choice, LogReadout, route
 
 SLOTS = 3  # input slots, routed into r1..r3
@@ -268,4 +268,4 @@ def config_from_args(args: argparse.Namespace) -> SelectionConfig:
     return SelectionConfig(base=args.base, functions=tuple(f.strip() for f in args.functions.split(",") if f.strip()),
                            examples_per_task=args.examples_per_task, max_depth=args.max_depth,
                            steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                           seeds=tuple(int(s) for s in args.seeds.split(",") if s.strip()), out=args.out)
+                           seeds=ints(args.seeds), out=args.out)

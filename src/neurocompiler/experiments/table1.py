@@ -38,7 +38,7 @@ from ..config import MachineConfig
 from ..errors import InputError
 from ..library import Library
 from ..library.reference import FIB_STEPS_PER_DEPTH, REFERENCES
-from .common import format_table, mean_std, results_dir, seed_everything, write_csv
+from .common import format_table, ints, mean_std, results_dir, seed_everything, write_csv
 from ..layers import Choice, LogReadout, route
 
 # Table 1 of the paper: test accuracy (%) per depth 1..6.
@@ -233,10 +233,6 @@ def run(cfg: Table1Config) -> dict:
     return {"runs": rows, "curves": curves, "summary": summary, "config": asdict(cfg)}
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(t) for t in text.split(",") if t.strip())
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = Table1Config()
     p.add_argument("--bases", default=",".join(map(str, d.bases)), help="comma-separated bases")
@@ -261,8 +257,8 @@ def config_from_args(args: argparse.Namespace) -> Table1Config:
     bad = [s for s in schedules if s not in SCHEDULES]
     if bad:
         raise InputError(f"--schedules: unknown schedule {bad[0]!r} (choose from {', '.join(SCHEDULES)})")
-    return Table1Config(bases=_ints(args.bases), depths=_ints(args.depths), seeds=_ints(args.seeds),
+    return Table1Config(bases=ints(args.bases), depths=ints(args.depths), seeds=ints(args.seeds),
                         schedules=schedules, examples=args.examples, steps=args.steps,
-                        curriculum=_ints(args.curriculum), curriculum_steps=args.curriculum_steps,
+                        curriculum=ints(args.curriculum), curriculum_steps=args.curriculum_steps,
                         batch_size=args.batch_size, lr=args.lr, alu=args.alu,
                         jobs=max(1, args.jobs), out=args.out)
