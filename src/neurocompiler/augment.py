@@ -285,3 +285,14 @@ def decode_answers(model: AugmentedLM, out: AugmentedOutput) -> list[int | str]:
             values = cells[i][:cells[i].index(0)] if 0 in cells[i] else cells[i]
             answers.append("".join(map(chr, values)))
     return answers
+
+
+def answer_confidence(model: AugmentedLM, out: AugmentedOutput) -> torch.Tensor:
+    """The machine's probability of the decoded answer: that of r0's value for integer
+    answers, the least cell probability up to the terminator for strings."""
+    p_int = out.int_logits.softmax(-1).max(-1).values
+    p_cells = out.str_logits.softmax(-1).max(-1)
+    ends = (p_cells.indices == 0).float().cumsum(-1)
+    upto = ends - (p_cells.indices == 0).float() < 1  # cells up to and including the first 0
+    p_str = p_cells.values.masked_fill(~upto, 1.0).min(-1).values
+    return torch.where(model.returns_int(out.parse.selection), p_int, p_str)

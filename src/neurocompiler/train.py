@@ -37,7 +37,8 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .augment import AugmentConfig, AugmentedLM, BackboneConfig, answer_loss, answer_targets, decode_answers
+from .augment import (AugmentConfig, AugmentedLM, BackboneConfig, answer_confidence, answer_loss,
+                      answer_targets, decode_answers)
 from .errors import InputError, NeurocompilerError
 from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
 from .tokenizer import build_tokenizer, encode, load_tokenizer, save_tokenizer
@@ -199,17 +200,6 @@ def evaluate(model: AugmentedLM, tokenizer, examples: Sequence[Example], batch_s
     known = [(c == e.function) for c, e in zip(chosen, examples) if e.function]
     return Evaluation(sum(right) / max(1, len(right)), len(right),
                       sum(known) / len(known) if known else None, answers, confidence)
-
-
-def answer_confidence(model: AugmentedLM, out) -> torch.Tensor:
-    """The machine's probability of the decoded answer: that of r0's value for integer
-    answers, the least cell probability up to the terminator for strings."""
-    p_int = out.int_logits.softmax(-1).max(-1).values
-    p_cells = out.str_logits.softmax(-1).max(-1)
-    ends = (p_cells.indices == 0).float().cumsum(-1)
-    upto = ends - (p_cells.indices == 0).float() < 1  # cells up to and including the first 0
-    p_str = p_cells.values.masked_fill(~upto, 1.0).min(-1).values
-    return torch.where(model.returns_int(out.parse.selection), p_int, p_str)
 
 
 # ---------------------------------------------------------------- the loop
