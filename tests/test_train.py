@@ -100,11 +100,45 @@ def test_two_gloo_processes_train_the_same_model_as_one(tmp_path):
 def test_string_reversal_is_learned_from_answers_far_above_chance(tmp_path):
     """Reverse a 3-letter string: chance of an exact answer is 26**-3 < 0.01%. (Whether
     the model uses the computer or parses the answer itself is not asserted: runs do
-    both, see docs/RESULTS.md.)"""
+    both, see docs/RESULTS.md.) This budget is only 264 steps: the backbone trains at the
+    heads' rate, from Hugging Face's embedding init, unlike the §4.2 defaults."""
     run = tmp_path / "run"
     cfg = TrainConfig(task="reverse", task_options={"lengths": (3,)}, examples=1000, epochs=12,
-                      lr=5e-3, out=str(run),
+                      lr=5e-3, backbone_lr_scale=1.0, out=str(run),
                       model=AugmentConfig(base=128, cells=4, functions=("reverse",), max_steps=40,
-                                          backbone=BackboneConfig(dim=32, layers=2)))
+                                          backbone=BackboneConfig(dim=32, layers=2, embedding_std=0.02)))
     metrics = train(cfg, progress=False, log=lambda s: None)
     assert metrics["test_accuracy"] >= 0.3
+
+
+def test_natural_language_arithmetic_is_learned_from_answers_with_the_default_recipe(tmp_path):
+    """§4.2 scaled down to base 64 and 700 steps, on the defaults (BPE, heads at 3e-3,
+    backbone at a tenth, no warm-up, N(0, 1) embeddings). Always answering the commonest
+    value (0) scores 17%; the tuned recipe reaches >= 99.5% on every seed tried."""
+    model = AugmentConfig(base=64, cells=2, functions=("add", "sub", "mul", "div"),
+                          backbone=BackboneConfig(dim=64, heads=4, kv_heads=2, layers=3))
+    metrics = train(TrainConfig(task="arithmetic", examples=8000, epochs=4, tokenizer="bpe",
+                                out=str(tmp_path / "run"), model=model), progress=False, log=lambda s: None)
+    assert metrics["test_accuracy"] >= 0.9
+    assert metrics["selection_accuracy"] >= 0.95
+
+
+def test_the_backbone_learns_at_a_fraction_of_the_heads_rate(tmp_path):
+    from neurocompiler.train import build, param_groups
+
+    cfg = tiny(tmp_path / "run")
+    _, model = build(cfg, tmp_path / "run", [])
+    backbone, heads = param_groups(model, 0.1)
+    assert backbone["lr_scale"] == 0.1 and heads["lr_scale"] == 1.0
+    every = {id(p) for p in model.parameters() if p.requires_grad}
+    assert {id(p) for p in backbone["params"]} == {id(p) for p in model.backbone.parameters()}
+    assert {id(p) for p in backbone["params"]} | {id(p) for p in heads["params"]} == every
+    assert not {id(p) for p in backbone["params"]} & {id(p) for p in heads["params"]}
+
+
+def test_a_backbone_built_from_scratch_has_unit_scale_token_embeddings():
+    from neurocompiler.augment import build_backbone
+
+    for std in (1.0, 0.02):
+        emb = build_backbone(BackboneConfig(vocab_size=400, dim=64, layers=2, embedding_std=std)).embed_tokens.weight
+        assert abs(emb.std().item() - std) < 0.1 * std

@@ -55,6 +55,11 @@ class BackboneConfig:
     layers: int = 4
     intermediate: int | None = None  # default 2 * dim
     max_positions: int = 512
+    # Token embeddings of a model built from scratch start at N(0, embedding_std^2).
+    # Hugging Face's default (0.02) leaves the residual stream dominated by what all
+    # tokens share (the number tokens' z have cosine 0.8 at init), so no head can tell
+    # the numbers apart and answer-only training never starts.
+    embedding_std: float = 1.0
 
 
 @dataclass
@@ -97,6 +102,7 @@ def build_backbone(cfg: BackboneConfig) -> nn.Module:
             vocab_size=cfg.vocab_size, hidden_size=cfg.dim, num_attention_heads=cfg.heads,
             num_key_value_heads=cfg.kv_heads, num_hidden_layers=cfg.layers,
             intermediate_size=cfg.intermediate or 2 * cfg.dim, max_position_embeddings=cfg.max_positions))
+        nn.init.normal_(model.embed_tokens.weight, std=cfg.embedding_std)
     if not hasattr(model, "layers") or len(model.layers) < 2:
         raise InputError("the backbone must be a decoder (e.g. LLaMA) with at least 2 layers")
     model.layers = model.layers[:-1]
@@ -143,6 +149,11 @@ class SlotParser(nn.Module):
         self.value = nn.Linear(dim, n)
         self.length_gate = nn.Linear(dim, 1)
         self.scale = dim ** -0.5
+        # Start every pointer near uniform over the tokens. With default inits the
+        # scores are O(1) and random per question, and answer-only training stalls.
+        nn.init.zeros_(self.query.weight)
+        nn.init.zeros_(self.query.bias)
+        nn.init.normal_(self.key.weight, std=0.02)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
         B, T, _ = z.shape

@@ -2,7 +2,12 @@
 calculator from natural-language arithmetic ("Add 3 and 4"), on answers alone.
 
 The paper: 45,151 examples, batch 32, AdamW at lr 1e-2, dim 128, 4 heads, 2 KV heads,
-4 layers; 99.2% test accuracy by epoch 62 and 100% by epoch 132. Each seed is one
+4 layers, LLaMA 3's tokenizer; 99.2% test accuracy by epoch 62 and 100% by epoch 132.
+
+Ours keeps the data, batch and model sizes. Its defaults differ where they must for
+answer-only training to start (see docs/RESULTS.md): a BPE trained on the questions
+(numbers are single tokens, as under LLaMA 3's tokenizer), the heads at lr 3e-3 and the
+backbone at a tenth of that, no warm-up, and token embeddings initialised at N(0, 1). Each seed is one
 ``neurocompiler train`` run (its run directory is kept under ``results/arith/``); the
 experiment tabulates test accuracy and wall time per epoch.
 """
@@ -25,10 +30,11 @@ class ArithConfig:
     examples: int = 45_151
     epochs: int = 10
     batch_size: int = 32
-    lr: float = 1e-2
+    lr: float = 3e-3
+    backbone_lr_scale: float = 0.1
     base: int = 128
     parsing: str = "slots"
-    tokenizer: str = "char"
+    tokenizer: str = "bpe"
     dim: int = 128
     layers: int = 4
     seeds: tuple[int, ...] = (0,)
@@ -44,7 +50,8 @@ def run(cfg: ArithConfig) -> dict:
                               parsing=cfg.parsing, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
         train(TrainConfig(task="arithmetic", examples=cfg.examples, epochs=cfg.epochs,
-                          batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, tokenizer=cfg.tokenizer,
+                          batch_size=cfg.batch_size, lr=cfg.lr,
+                          backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
                           device=cfg.device, out=str(run_dir), model=model))
         rows.extend({"seed": seed, **m} for m in iter_metrics(run_dir))
     summary = []
@@ -86,7 +93,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--examples", type=int, default=d.examples)
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr", type=float, default=d.lr, help="the heads' learning rate")
+    p.add_argument("--backbone-lr-scale", type=float, default=d.backbone_lr_scale, metavar="S",
+                   help="the backbone learns at S * --lr")
     p.add_argument("--base", type=int, default=d.base)
     p.add_argument("--parsing", choices=PARSINGS, default=d.parsing)
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default=d.tokenizer)
@@ -99,6 +108,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> ArithConfig:
     return ArithConfig(examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       backbone_lr_scale=args.backbone_lr_scale,
                        base=args.base, parsing=args.parsing, tokenizer=args.tokenizer, dim=args.dim,
                        layers=args.layers, seeds=ints(args.seeds),
                        device=args.device, out=args.out)
