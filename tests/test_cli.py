@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -303,15 +304,28 @@ def test_compile_errors(capsys, write, tmp_path):
 # --- demo -------------------------------------------------------------------------------
 
 def test_demo(capsys):
-    assert cli.main(["demo"]) == 0
+    assert cli.main(["demo", "--machine"]) == 0
     out = capsys.readouterr().out
     assert "figure4_insertion_sort.asm" in out and "agree: yes" in out
     for token in ("M[0]", "M[7]", "steps", "p_halted" if "p_halted" in out else "halted",
                   "confidence"):
         assert token in out
-    assert cli.main(["demo", "--json"]) == 0
+    assert cli.main(["demo", "--machine", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["agree"] and d["interpreter"]["memory"][:8] == sorted(d["input"], reverse=True)
+
+
+def test_lm_demo_trains_then_answers_with_program_inputs_and_confidence(tmp_path, capsys):
+    tiny = ["--examples", "200", "--epochs", "1", "--dim", "32", "--layers", "2", "--no-progress"]
+    assert cli.main(["demo", *tiny, "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and out.count("  Q: ") == 4
+    assert len(re.findall(r"program (add|sub|mul|div) \(p = [01]\.\d{3}\)", out)) == 4
+    assert "parsed r1 = " in out and "confidence" in out
+    assert cli.main(["demo", *tiny, "--json", "--out", str(tmp_path / "b")]) == 0
+    d = json.loads(capsys.readouterr().out)  # the training log went to stderr
+    assert 0 <= d["test_accuracy"] <= 1 and len(d["answers"]) == 4
+    assert {"question", "answer", "program", "p_program", "registers", "confidence", "expected"} <= d["answers"][0].keys()
 
 
 # --- bench ------------------------------------------------------------------------------

@@ -141,11 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=_int_list, metavar="B,B,...", help="batch sizes")
     p.add_argument("--repeats", type=_int_at_least(1), metavar="N", help="timed repeats")
 
-    p = sub.add_parser("demo", help="the paper's Figure 4 insertion sort, interpreter vs machine",
-                       description="Compile the paper's Figure 4 insertion sort, run it on a "
-                       "fixed random list of 8 values on the reference interpreter and soft "
-                       "on the differentiable machine (base 128), and compare.")
-    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p = sub.add_parser("demo", help="train a tiny LLaMA to use the calculator, then ask it questions",
+                       description="Train a tiny LLaMA from scratch, on CPU, to answer natural-"
+                       "language arithmetic by selecting a library program and parsing its inputs, "
+                       "from answers alone; print its test accuracy and answer held-out questions "
+                       "with the selected program, the parsed inputs and the confidence. With "
+                       "--machine: compile the paper's Figure 4 insertion sort and compare the "
+                       "reference interpreter with the differentiable machine instead.")
+    p.add_argument("--machine", action="store_true", help="the Figure 4 machine demo instead")
+    # defaults (None here) are DemoConfig's: 10,000 examples, 3 epochs, seed 0, dim 128, 4 layers
+    p.add_argument("--examples", type=_int_at_least(20), help="generated examples, split 70/30")
+    p.add_argument("--epochs", type=_int_at_least(1))
+    p.add_argument("--seed", type=_integer)
+    p.add_argument("--dim", type=_int_at_least(8))
+    p.add_argument("--layers", type=_int_at_least(2))
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/demo)")
+    p.add_argument("--device", help="auto | cpu | cuda")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser("library", help="the standard library of compiled programs",
                        description="List the library's functions with their calling "
@@ -202,8 +215,10 @@ def _lm_commands(sub) -> None:
     p.add_argument("--out", default="runs/latest", metavar="DIR")
     p.add_argument("--epochs", type=_int_at_least(1), default=10)
     p.add_argument("--batch-size", type=_int_at_least(1), default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=float, default=0.05, help="fraction of steps warming up")
+    p.add_argument("--lr", type=float, default=3e-3, help="learning rate of the heads")
+    p.add_argument("--backbone-lr-scale", type=float, default=0.1, metavar="S",
+                   help="the backbone learns at S * --lr (1 for a single rate)")
+    p.add_argument("--warmup", type=float, default=0.0, help="fraction of steps warming up (default none)")
     p.add_argument("--seed", type=_integer, default=0)
     p.add_argument("--base", type=_int_at_least(2), default=128)
     p.add_argument("--cells", type=_int_at_least(1), default=16, help="memory cells parsed")
@@ -264,8 +279,9 @@ def _cmd_train(args) -> int:
                           max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,
-                      batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, seed=args.seed,
-                      tokenizer=args.tokenizer, device=args.device, bf16=args.bf16, model=model)
+                      batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
+                      warmup=args.warmup, seed=args.seed, tokenizer=args.tokenizer, device=args.device,
+                      bf16=args.bf16, model=model)
     metrics = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(json.dumps(metrics))
     return 0
@@ -342,9 +358,18 @@ def _cmd_bench(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    result = runner.demo()
-    print(json.dumps(result) if args.json else runner.format_demo(result))
-    return 0 if result["agree"] else 1
+    if args.machine:
+        result = runner.demo()
+        print(json.dumps(result) if args.json else runner.format_demo(result))
+        return 0 if result["agree"] else 1
+    from .demo import DemoConfig, format_demo, run_demo
+
+    given = {k: getattr(args, k) for k in ("examples", "epochs", "seed", "out", "device", "dim", "layers")}
+    result = run_demo(DemoConfig(**{k: v for k, v in given.items() if v is not None}),
+                      progress=not (args.no_progress or args.json),
+                      log=(lambda line: print(line, file=sys.stderr)) if args.json else print)
+    print(json.dumps(result) if args.json else format_demo(result))
+    return 0
 
 
 def _cmd_library(args) -> int:
