@@ -232,6 +232,8 @@ def _lm_commands(sub) -> None:
     p.add_argument("--heads", type=_int_at_least(1), default=4)
     p.add_argument("--kv-heads", type=_int_at_least(1), default=2)
     p.add_argument("--layers", type=_int_at_least(2), default=4)
+    p.add_argument("--embedding-std", type=float, default=1.0, metavar="S",
+                   help="token embeddings of a model built from scratch start at N(0, S^2)")
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default="char")
     p.add_argument("--model", metavar="PATH", help="local Hugging Face LLaMA checkpoint directory")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -273,7 +275,7 @@ def _cmd_train(args) -> int:
         from .library import load_specs
         functions = tuple(load_specs())
     backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
-                              kv_heads=args.kv_heads, layers=args.layers)
+                              kv_heads=args.kv_heads, layers=args.layers, embedding_std=args.embedding_std)
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, parsing=args.parsing,
                           trainable_library=args.trainable_library, alu=args.alu,
                           max_steps=args.max_steps, backbone=backbone)
