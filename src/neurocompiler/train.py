@@ -180,6 +180,7 @@ class Evaluation:
     selection_accuracy: float | None  # over examples whose function is known
     answers: list[int | str]
     confidence: list[float]
+    chosen: list[str]  # the selected (argmax) function per example
 
 
 @torch.no_grad()
@@ -200,7 +201,7 @@ def evaluate(model: AugmentedLM, tokenizer, examples: Sequence[Example], batch_s
     right = [a == e.answer for a, e in zip(answers, examples)]
     known = [(c == e.function) for c, e in zip(chosen, examples) if e.function]
     return Evaluation(sum(right) / max(1, len(right)), len(right),
-                      sum(known) / len(known) if known else None, answers, confidence)
+                      sum(known) / len(known) if known else None, answers, confidence, chosen)
 
 
 # ---------------------------------------------------------------- the loop

@@ -12,6 +12,8 @@ EXPERIMENTS = {
     "table1": "neurocompiler.experiments.table1",
     "selection": "neurocompiler.experiments.selection",
     "arith": "neurocompiler.experiments.arith",
+    "sort": "neurocompiler.experiments.sort",
+    "mixed": "neurocompiler.experiments.mixed",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..runner import format_table  # noqa: F401  (re-exported for experiments)
 
 
@@ -46,3 +47,12 @@ def ints(text: str) -> tuple[int, ...]:
 def mean_std(values: Iterable[float]) -> tuple[float, float]:
     arr = np.asarray(list(values), dtype=float)
     return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+
+
+def names(text: str, allowed: Sequence[str], flag: str) -> tuple[str, ...]:
+    """A comma-separated list of names from the command line, each one of ``allowed``."""
+    out = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [t for t in out if t not in allowed]
+    if bad or not out:
+        raise InputError(f"{flag}: {', '.join(bad) or 'nothing given'} (choose from {', '.join(allowed)})")
+    return out

@@ -1,0 +1,141 @@
+"""Selection and parsing across every task, by one model over the whole library.
+
+One tiny LLaMA, trained from answers alone on an even mixture of arithmetic, Fibonacci,
+sorting, counting and reversal questions, must pick the right library program for each
+question and parse its inputs.
+
+The paper trains one task at a time; this is ours. Every library function runs on every
+question and the outputs are mixed by the selection (§3.4), so nothing but the answers
+tells the model which program a question needs. Scored per task: exact answers, and how
+often the selected (argmax) program is the one that answers it. Each seed is one
+``neurocompiler train --task mixed`` run, kept under ``results/mixed/seed<s>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass
+
+from ..augment import PARSINGS, AugmentConfig, BackboneConfig
+from ..library import load_specs
+from ..tasks import MIXABLE, TASKS, load_jsonl
+from ..tokenizer import TOKENIZER_KINDS
+from ..train import TrainConfig, evaluate, iter_metrics, load_run, train
+from .common import format_table, ints, mean_std, names, results_dir, write_csv
+
+
+@dataclass
+class MixedConfig:
+    tasks: tuple[str, ...] = MIXABLE
+    lengths: tuple[int, ...] = (8, 10, 12)  # sort, count, reverse
+    examples: int = 20_000  # split 70/30, even across tasks
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 3e-3
+    backbone_lr_scale: float = 0.1
+    tokenizer: str = "char"
+    parsing: str = "slots"
+    functions: tuple[str, ...] = ()  # empty: the whole library
+    dim: int = 128
+    layers: int = 4
+    max_steps: int = 1000
+    seeds: tuple[int, ...] = (0,)
+    device: str = "auto"
+    out: str | None = None
+
+
+def run(cfg: MixedConfig) -> dict:
+    out = results_dir("mixed", cfg.out)
+    functions = cfg.functions or tuple(load_specs())
+    rows, curves = [], []
+    for seed in cfg.seeds:
+        model = AugmentConfig(base=128, cells=max(cfg.lengths), functions=functions, parsing=cfg.parsing,
+                              max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
+        run_dir = out / f"seed{seed}"
+        options = {"tasks": cfg.tasks}
+        if any("lengths" in TASKS[t].defaults for t in cfg.tasks):
+            options["lengths"] = cfg.lengths
+        train(TrainConfig(task="mixed", task_options=options,
+                          examples=cfg.examples, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                          backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
+                          device=cfg.device, out=str(run_dir), model=model))
+        curves.extend({"seed": seed, **m} for m in iter_metrics(run_dir))
+        rows.extend({"seed": seed, **r} for r in per_task(run_dir))
+    summary = []
+    for task in (*cfg.tasks, "all"):
+        mine = [r for r in rows if r["task"] == task]
+        summary.append({"task": task, "n": sum(r["n"] for r in mine) // max(1, len(cfg.seeds)),
+                        "accuracy": "%.4f ± %.4f" % mean_std(r["accuracy"] for r in mine),
+                        "selection": "%.4f ± %.4f" % mean_std(r["selection"] for r in mine)})
+    write_csv(out / "tasks.csv", rows)
+    write_csv(out / "epochs.csv", curves)
+    write_csv(out / "summary.csv", summary)
+    plot(rows, (*cfg.tasks, "all"), out / "mixed.png")
+    print(format_table(summary))
+    print(f"wrote {out / 'summary.csv'}, {out / 'tasks.csv'}, {out / 'epochs.csv'}, {out / 'mixed.png'}")
+    return {"tasks": rows, "summary": summary, "epochs": curves, "config": asdict(cfg)}
+
+
+def per_task(run_dir) -> list[dict]:
+    """Exact-answer and selection accuracy of a trained run on its test split, per task
+    and over all of it."""
+    _, model, tokenizer = load_run(run_dir)
+    test = load_jsonl(run_dir / "data" / "test.jsonl")
+    ev = evaluate(model, tokenizer, test)
+    scored = list(zip(test, ev.answers, ev.chosen))
+    rows = []
+    for task in (*sorted({e.task for e in test}), "all"):
+        mine = [(e, a, c) for e, a, c in scored if task in ("all", e.task)]
+        rows.append({"task": task, "n": len(mine),
+                     "accuracy": sum(a == e.answer for e, a, _ in mine) / len(mine),
+                     "selection": sum(c == e.function for e, _, c in mine) / len(mine)})
+    return rows
+
+
+def plot(rows: list[dict], tasks, path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 3.8))
+    ax = fig.add_subplot()
+    xs = range(len(tasks))
+    for i, (key, label) in enumerate((("accuracy", "exact answers"), ("selection", "right program"))):
+        means = [mean_std(r[key] for r in rows if r["task"] == t)[0] for t in tasks]
+        ax.bar([x + 0.4 * i for x in xs], means, 0.4, label=label)
+    ax.set_xticks([x + 0.2 for x in xs], list(tasks))
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("test")
+    ax.set_title("mixed: one model, every task, the whole library")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = MixedConfig()
+    p.add_argument("--tasks", default=",".join(d.tasks), help=f"from {', '.join(MIXABLE)}")
+    p.add_argument("--lengths", default=",".join(map(str, d.lengths)), help="string lengths")
+    p.add_argument("--examples", type=int, default=d.examples)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr, help="the heads' learning rate")
+    p.add_argument("--backbone-lr-scale", type=float, default=d.backbone_lr_scale, metavar="S",
+                   help="the backbone learns at S * --lr")
+    p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default=d.tokenizer)
+    p.add_argument("--parsing", choices=PARSINGS, default=d.parsing)
+    p.add_argument("--functions", default="", help="library functions to select from (default all)")
+    p.add_argument("--dim", type=int, default=d.dim)
+    p.add_argument("--layers", type=int, default=d.layers)
+    p.add_argument("--max-steps", type=int, default=d.max_steps, help="machine steps per pass")
+    p.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="comma-separated seeds")
+    p.add_argument("--device", default=d.device)
+    p.add_argument("--out", default=None, help="output folder (default results/mixed)")
+
+
+def config_from_args(args: argparse.Namespace) -> MixedConfig:
+    functions = names(args.functions, tuple(load_specs()), "--functions") if args.functions else ()
+    return MixedConfig(tasks=names(args.tasks, MIXABLE, "--tasks"), lengths=ints(args.lengths),
+                       examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       backbone_lr_scale=args.backbone_lr_scale, tokenizer=args.tokenizer,
+                       parsing=args.parsing, functions=functions, dim=args.dim, layers=args.layers,
+                       max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
