@@ -103,3 +103,20 @@ def test_config_errors():
         AugmentConfig(parsing="magic")
     with pytest.raises(InputError, match="cells"):
         AugmentConfig(base=16, cells=17)
+
+
+@pytest.mark.parametrize("cell_values", ["context", "embedding"])
+def test_embedding_cell_values_depend_on_the_pointed_token_alone(cell_values):
+    """With the start anchor held fixed, context-valued cells change with the rest of the
+    question (the parse could sort by itself); embedding-valued ones cannot."""
+    from neurocompiler.augment import SlotParser
+
+    torch.manual_seed(0)
+    parser = SlotParser(dim=16, registers=3, cells=4, n=32, cell_values=cell_values)
+    torch.nn.init.zeros_(parser.key.weight)  # a uniform anchor, whatever z holds
+    B, T = 2, 6
+    mask, emb = torch.ones(B, T), torch.randn(B, T, 16)
+    z1, z2 = torch.randn(B, T, 16), torch.randn(B, T, 16)
+    cells = [parser(z, mask, z.mean(1), emb)[:, 3:] for z in (z1, z2)]
+    assert torch.allclose(cells[0].sum(-1), torch.ones(B, 4))
+    assert torch.allclose(cells[0], cells[1]) == (cell_values == "embedding")

@@ -39,6 +39,7 @@ from .library import Library, load_specs
 
 ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
 PARSINGS = ("slots", "pooled")
+CELL_VALUES = ("context", "embedding")  # where the slot parser reads a copied token's value
 IGNORE = -100  # target of an unsupervised answer position
 
 
@@ -68,6 +69,10 @@ class AugmentConfig:
     cells: int = 16  # memory cells parsed from the question and read for string answers
     functions: tuple[str, ...] = ("add", "sub", "mul", "div")
     parsing: str = "slots"
+    # "context": a cell's value comes from the token's hidden state, which also sees the
+    # rest of the question, so the parse itself can do a list program's work (a bypass,
+    # docs/RESULTS.md); "embedding": from the token's own input embedding, so it cannot
+    cell_values: str = "context"
     trainable_library: bool = False
     alu: str = "table"
     max_steps: int = 2000  # per forward pass; runs still going are read where they stand
@@ -79,6 +84,8 @@ class AugmentConfig:
         self.functions = tuple(self.functions)
         if self.parsing not in PARSINGS:
             raise InputError(f"parsing: expected one of {', '.join(PARSINGS)}, got {self.parsing!r}")
+        if self.cell_values not in CELL_VALUES:
+            raise InputError(f"cell_values: expected one of {', '.join(CELL_VALUES)}, got {self.cell_values!r}")
         if not 1 <= self.cells <= self.base:
             raise InputError(f"cells: expected 1..{self.base}, got {self.cells}")
 
@@ -124,7 +131,8 @@ class PooledParser(nn.Module):
         self.slots, self.n = registers + cells, n
         self.proj = nn.Linear(dim, self.slots * n)
 
-    def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
+                embedded: torch.Tensor) -> torch.Tensor:
         return self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
 
 
@@ -135,18 +143,19 @@ class SlotParser(nn.Module):
       single token holds) and mixes their value distributions.
     * **Memory**: a list argument is a span of tokens. A learned *start* anchor (e.g.
       an opening quote) is found by attention, and cell i copies the value of the token
-      i + 1 places after it (0 past the end of the question).
+      i + 1 places after it (0 past the end of the question): its value in context,
+      or its own embedding's (``cell_values``).
     * **r1**, the library's list length, may instead take the span's length (distance
       from the start to a learned *end* anchor, minus one), through a learned gate.
     """
 
-    def __init__(self, dim: int, registers: int, cells: int, n: int) -> None:
+    def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context") -> None:
         super().__init__()
         self.registers, self.cells, self.n = registers, cells, n
         self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
-        self.value = nn.Linear(dim, n)
+        self.value = nn.Linear(dim, n)  # a token's value in context
         self.length_gate = nn.Linear(dim, 1)
         self.scale = dim ** -0.5
         # Start every pointer near uniform over the tokens. With default inits the
@@ -154,15 +163,27 @@ class SlotParser(nn.Module):
         nn.init.zeros_(self.query.weight)
         nn.init.zeros_(self.query.bias)
         nn.init.normal_(self.key.weight, std=0.02)
+        # a cell's value from a token's own embedding (cell_values="embedding")
+        self.copy = nn.Linear(dim, n) if cell_values == "embedding" else None
 
-    def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
+                embedded: torch.Tensor) -> torch.Tensor:
+        """``z`` (B, T, d) places the pointers and gives the registers' values. Cells
+        copy a token's value in context, or (``cell_values="embedding"``) from its own
+        input embedding ``embedded`` (B, T, d), so that a cell can only hold a character
+        of the question and the parse cannot do a list program's work."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
         tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
         valid = torch.cat([mask.new_ones(B, 1), mask], 1).bool()
         q = self.queries[None] + self.query(pooled)[:, None]  # (B, R + 2, d)
         scores = torch.einsum("bsd,btd->bst", q, self.key(tokens)) * self.scale
-        p_tok = self.value(tokens).softmax(-1)  # (B, 1 + T, n): each token's value
+        p_tok = self.value(tokens).softmax(-1)  # (B, 1 + T, n): each token's value in context
+        if self.copy is None:
+            p_own = p_tok[:, 1:]
+        else:
+            own = F.rms_norm(embedded, embedded.shape[-1:])  # a checkpoint's embeddings are small
+            p_own = self.copy(own).softmax(-1)  # (B, T, n): each token's own value
         attn = scores[:, :R].masked_fill(~valid[:, None], float("-inf")).softmax(-1)
         registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
 
@@ -170,7 +191,7 @@ class SlotParser(nn.Module):
         start, end = anchors[:, 0], anchors[:, 1]  # (B, T) each, over the real tokens
         real = mask.to(z.dtype)
         shifted = torch.stack([F.pad(start, (i + 1, 0))[:, :T] for i in range(self.cells)], 1) * real[:, None]
-        cells = torch.einsum("bct,btn->bcn", shifted, p_tok[:, 1:])
+        cells = torch.einsum("bct,btn->bcn", shifted, p_own)
         cells = cells + F.one_hot(torch.zeros((), dtype=torch.long, device=z.device), n).to(z) * \
             (1 - shifted.sum(-1, keepdim=True))  # mass past the question's end reads 0
 
@@ -219,8 +240,10 @@ class AugmentedLM(nn.Module):
         self.register_buffer("scalar_output", torch.tensor([bool(specs[f].outputs) for f in config.functions]),
                              persistent=False)  # per function: answers in r0 (else in memory)
         self.select = nn.Linear(dim, len(config.functions))
-        self.parser = (SlotParser if config.parsing == "slots" else PooledParser)(
-            dim, len(ARG_REGISTERS), config.cells, n)
+        if config.parsing == "slots":
+            self.parser = SlotParser(dim, len(ARG_REGISTERS), config.cells, n, config.cell_values)
+        else:
+            self.parser = PooledParser(dim, len(ARG_REGISTERS), config.cells, n)
         self.int_head = LogReadout(min_scale=1.0)
         self.str_head = LogReadout(min_scale=1.0)
 
@@ -231,7 +254,8 @@ class AugmentedLM(nn.Module):
     def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         z = self.encode(input_ids, attention_mask).float()
         pooled = pool(z, attention_mask)
-        slots = self.parser(z, attention_mask, pooled)
+        embedded = self.backbone.get_input_embeddings()(input_ids).float()
+        slots = self.parser(z, attention_mask, pooled, embedded)
         k = len(ARG_REGISTERS)
         return Parse(self.select(pooled).softmax(-1), slots[:, :k], slots[:, k:])
 

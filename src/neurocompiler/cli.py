@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lm_commands(sub) -> None:
-    from .augment import PARSINGS
+    from .augment import CELL_VALUES, PARSINGS
     from .tokenizer import TOKENIZER_KINDS
 
     p = sub.add_parser("train", help="train a LLaMA augmented with the library",
@@ -225,6 +225,8 @@ def _lm_commands(sub) -> None:
     p.add_argument("--functions", metavar="F,F,...", help="library functions to select from "
                    "(default: the task's)")
     p.add_argument("--parsing", choices=PARSINGS, default="slots")
+    p.add_argument("--cell-values", choices=CELL_VALUES, default="context",
+                   help="slots: a copied token's value from its context or its own embedding")
     p.add_argument("--trainable-library", action="store_true")
     p.add_argument("--alu", default="table")
     p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
@@ -277,6 +279,7 @@ def _cmd_train(args) -> int:
     backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
                               kv_heads=args.kv_heads, layers=args.layers, embedding_std=args.embedding_std)
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, parsing=args.parsing,
+                          cell_values=args.cell_values,
                           trainable_library=args.trainable_library, alu=args.alu,
                           max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,

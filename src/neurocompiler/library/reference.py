@@ -17,8 +17,8 @@ function also preserves r1, r2, r3 and r15; r4..r14 are scratch.
   with zeros, with the documented cells changed).
 
 ``random_input(name, rng, base, max_len)`` draws a valid input for ``name``: a list of
-0..max_len values in ``M[0..]`` followed by :data:`GUARDS` random "guard" cells the
-function must neither depend on nor change (for ``copy``, random cells up to the end of
+0..max_len values in ``M[0..]`` (for ``string_sort``, nonzero values and a 0) followed by
+:data:`GUARDS` random "guard" cells the function must neither depend on nor change (for ``copy``, random cells up to the end of
 its destination and :data:`GUARDS` past it), values 0..base-1, fib depth 1..12.
 """
 
@@ -66,6 +66,14 @@ def insertion_sort(registers: Registers, memory: Memory, base: int) -> tuple[Reg
     """M[0..r1-1] sorted ascending, in place."""
     n, _, _, mem = _args(registers, memory, base)
     mem[:n] = sorted(mem[:n])
+    return {}, mem
+
+
+def string_sort(registers: Registers, memory: Memory, base: int) -> tuple[Registers, Memory]:
+    """The 0-terminated string M[0..k-1] (M[k] the first 0 cell) sorted ascending, in place."""
+    mem = _full(memory, base)
+    k = mem.index(0) if 0 in mem else len(mem)
+    mem[:k] = sorted(mem[:k])
     return {}, mem
 
 
@@ -125,6 +133,7 @@ REFERENCES: dict[str, Reference] = {
     "mod": _scalar(lambda a, b, n: a % b if b else 0),
     "fib": fib,
     "insertion_sort": insertion_sort,
+    "string_sort": string_sort,
     "count": count,
     "reverse": reverse,
     "max": max_,
@@ -136,6 +145,7 @@ REFERENCES: dict[str, Reference] = {
 
 SCALAR_FUNCTIONS = ("add", "sub", "mul", "div", "mod")
 LIST_FUNCTIONS = ("insertion_sort", "count", "reverse", "max", "argmax", "sum", "find", "copy")
+STRING_FUNCTIONS = ("string_sort",)  # a 0-terminated list in M[0..], no length argument
 
 
 def _value(rng: random.Random, base: int) -> int:
@@ -166,6 +176,9 @@ def random_input(name: str, rng: random.Random, base: int,
         dst = rng.randint(length, base - max(length, 1))  # r2 <= base - 1 too
         end = min(base, dst + length + GUARDS)
         return {1: length, 2: dst}, _values(rng, base, end)
+    if name in STRING_FUNCTIONS:  # nonzero values, their 0 terminator, then guards
+        length = rng.randint(0, max(0, min(max_len, base - 2 - GUARDS)))
+        return {}, [1 + v % (base - 1) for v in _values(rng, base, length)] + [0] + _values(rng, base, GUARDS)
     length = rng.randint(0, max(0, min(max_len, base - 1 - GUARDS)))
     memory = _values(rng, base, length + GUARDS)
     registers = {1: length}
