@@ -78,9 +78,9 @@ def test_jsonl_task_and_its_errors(tmp_path, capsys):
 
 
 def test_non_finite_loss_stops_the_run(tmp_path, monkeypatch):
-    import neurocompiler.train as T
+    import neurocompiler.augment as A
 
-    monkeypatch.setattr(T, "answer_loss", lambda out, targets: out.int_logits.sum() * float("nan"))
+    monkeypatch.setattr(A, "answer_loss", lambda out, targets: out.int_logits.sum() * float("nan"))
     with pytest.raises(NonFiniteLossError, match="non-finite loss"):
         train(tiny(tmp_path / "run"), progress=False, log=lambda s: None)
 

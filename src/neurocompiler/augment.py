@@ -268,9 +268,12 @@ class AugmentedLM(nn.Module):
         return AugmentedOutput(parse, self.int_head(out.state.R[:, 0]), self.str_head(out.state.M),
                                out.state.h, out.steps)
 
-    def returns_int(self, selection: torch.Tensor) -> torch.Tensor:
+    def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
+        return answer_loss(out, targets)
+
+    def answer_is_int(self, out: AugmentedOutput) -> torch.Tensor:
         """(B,) whether the most probable function answers with r0 (else with memory)."""
-        return self.scalar_output[selection.argmax(-1)]
+        return self.scalar_output[out.parse.selection.argmax(-1)]
 
 
 def answer_targets(answers: Sequence[int | str], base: int, cells: int) -> torch.Tensor:
@@ -309,7 +312,7 @@ def answer_loss(out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
 def decode_answers(model: AugmentedLM, out: AugmentedOutput) -> list[int | str]:
     """Each example's answer: r0's value when the selected function returns a scalar,
     else the cells' values up to the first 0, as characters."""
-    as_int = model.returns_int(out.parse.selection).tolist()
+    as_int = model.answer_is_int(out).tolist()
     ints = out.int_logits.argmax(-1).tolist()
     cells = out.str_logits.argmax(-1).tolist()
     answers: list[int | str] = []
@@ -330,4 +333,4 @@ def answer_confidence(model: AugmentedLM, out: AugmentedOutput) -> torch.Tensor:
     ends = (p_cells.indices == 0).float().cumsum(-1)
     upto = ends - (p_cells.indices == 0).float() < 1  # cells up to and including the first 0
     p_str = p_cells.values.masked_fill(~upto, 1.0).min(-1).values
-    return torch.where(model.returns_int(out.parse.selection), p_int, p_str)
+    return torch.where(model.answer_is_int(out), p_int, p_str)

@@ -224,6 +224,8 @@ def _lm_commands(sub) -> None:
     p.add_argument("--cells", type=_int_at_least(1), default=16, help="memory cells parsed")
     p.add_argument("--functions", metavar="F,F,...", help="library functions to select from "
                    "(default: the task's)")
+    p.add_argument("--architecture", choices=("augmented", "direct"), default="augmented",
+                   help="direct: a baseline with heads straight on z and no computer")
     p.add_argument("--parsing", choices=PARSINGS, default="slots")
     p.add_argument("--cell-values", choices=CELL_VALUES, default="context",
                    help="slots: a copied token's value from its context or its own embedding")
@@ -286,7 +288,7 @@ def _cmd_train(args) -> int:
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
                       warmup=args.warmup, seed=args.seed, tokenizer=args.tokenizer, device=args.device,
-                      bf16=args.bf16, model=model)
+                      bf16=args.bf16, model=model, architecture=args.architecture)
     metrics = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(json.dumps(metrics))
     return 0
@@ -306,6 +308,8 @@ def _cmd_ask(args) -> int:
     out = ask(args.run_dir, args.question, args.device)
     if args.json:
         print(json.dumps(out))
+    elif "program" not in out:  # a baseline without the computer
+        print(f"answer: {out['answer']!r}\nconfidence: {out['confidence']:.3f} (no computer)")
     else:
         regs = " ".join(f"{k}={v}" for k, v in out["registers"].items())
         print(f"answer: {out['answer']!r}\nprogram: {out['program']} (p = {out['p_program']:.3f})\n"

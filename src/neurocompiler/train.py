@@ -37,11 +37,15 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .augment import (AugmentConfig, AugmentedLM, BackboneConfig, answer_confidence, answer_loss,
+from .augment import (AugmentConfig, AugmentedLM, BackboneConfig, answer_confidence,
                       answer_targets, decode_answers)
+from .baselines import DirectLM
 from .errors import InputError, NeurocompilerError
 from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
 from .tokenizer import build_tokenizer, encode, load_tokenizer, save_tokenizer
+
+
+ARCHITECTURES = {"augmented": AugmentedLM, "direct": DirectLM}
 
 
 class NonFiniteLossError(NeurocompilerError):
@@ -70,6 +74,7 @@ class TrainConfig:
     bf16: bool = False  # bf16 autocast of the backbone on CUDA
     eval_batch_size: int = 128
     model: AugmentConfig = field(default_factory=AugmentConfig)
+    architecture: str = "augmented"  # or a baseline without the computer: "direct"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +88,11 @@ class TrainConfig:
         d = dict(d)
         d["model"] = AugmentConfig(**d.get("model", {}))
         return cls(**d)
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise InputError(f"architecture: expected one of {', '.join(ARCHITECTURES)}, "
+                             f"got {self.architecture!r}")
 
 
 # ---------------------------------------------------------------- files, atomically
@@ -196,10 +206,13 @@ def evaluate(model: AugmentedLM, tokenizer, examples: Sequence[Example], batch_s
         out = model(batch.input_ids, batch.attention_mask)
         answers.extend(decode_answers(model, out))
         confidence.extend(answer_confidence(model, out).tolist())
-        chosen.extend(model.config.functions[j] for j in out.parse.selection.argmax(-1).tolist())
+        if hasattr(out, "parse"):
+            chosen.extend(model.config.functions[j] for j in out.parse.selection.argmax(-1).tolist())
+        else:  # a baseline selects nothing
+            chosen.extend("" for _ in range(len(out.int_logits)))
     model.train()
     right = [a == e.answer for a, e in zip(answers, examples)]
-    known = [(c == e.function) for c, e in zip(chosen, examples) if e.function]
+    known = [(c == e.function) for c, e in zip(chosen, examples) if e.function and c]
     return Evaluation(sum(right) / max(1, len(right)), len(right),
                       sum(known) / len(known) if known else None, answers, confidence, chosen)
 
@@ -221,7 +234,7 @@ def build(cfg: TrainConfig, run_dir: Path, train_examples: Sequence[Example]):
     else:
         tokenizer = build_tokenizer(cfg.tokenizer, [e.question for e in train_examples], cfg.bpe_vocab)
     cfg.model.backbone.vocab_size = len(tokenizer)
-    return tokenizer, AugmentedLM(cfg.model)
+    return tokenizer, ARCHITECTURES[cfg.architecture](cfg.model)
 
 
 def param_groups(model: AugmentedLM, backbone_lr_scale: float) -> list[dict]:
@@ -249,7 +262,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, Aug
 
     # the backbone's own (already truncated) config; the checkpoint holds every weight
     backbone = AutoModel.from_config(AutoConfig.from_pretrained(run_dir / "backbone", local_files_only=True))
-    model = AugmentedLM(cfg.model, backbone=backbone)
+    model = ARCHITECTURES[cfg.architecture](cfg.model, backbone=backbone)
     weights = run_dir / "checkpoint" / "model.safetensors"
     if not weights.is_file():
         raise InputError(f"{run_dir}: no checkpoint yet ({weights} is missing)")
@@ -317,7 +330,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             batch = make_batch(tokenizer, [train_set[i] for i in mine], cfg.model).to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda"):
                 out = ddp(batch.input_ids, batch.attention_mask)
-            loss = answer_loss(out, batch.targets)
+            loss = model.loss(out, batch.targets)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, "
                                          f"step {state['step'] + 1}; lower --lr or enable clipping")
@@ -416,14 +429,16 @@ def ask(run_dir: str | Path, question: str, device: str = "cpu") -> dict:
     dev = next(model.parameters()).device
     with torch.no_grad():
         out = model(ids.to(dev), mask.to(dev))
+    answer = {"question": question, "answer": decode_answers(model, out)[0],
+              "confidence": float(answer_confidence(model, out)[0])}
+    if not hasattr(out, "parse"):  # a baseline: no program, no parse
+        return answer
     sel = out.parse.selection[0]
     cells = out.parse.memory[0].argmax(-1).tolist()
     cells = cells[:cells.index(0)] if 0 in cells else cells
-    return {"question": question, "answer": decode_answers(model, out)[0],
-            "program": cfg.model.functions[int(sel.argmax())], "p_program": float(sel.max()),
+    return {**answer, "program": cfg.model.functions[int(sel.argmax())], "p_program": float(sel.max()),
             "registers": {f"r{r}": int(v) for r, v in zip((1, 2, 3), out.parse.registers[0].argmax(-1).tolist())},
-            "memory": cells, "confidence": float(answer_confidence(model, out)[0]),
-            "p_halted": float(out.p_halted[0])}
+            "memory": cells, "p_halted": float(out.p_halted[0])}
 
 
 def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str = "cpu") -> dict:
