@@ -14,6 +14,7 @@ EXPERIMENTS = {
     "arith": "neurocompiler.experiments.arith",
     "sort": "neurocompiler.experiments.sort",
     "mixed": "neurocompiler.experiments.mixed",
+    "baselines": "neurocompiler.experiments.baselines",
 }
 
 

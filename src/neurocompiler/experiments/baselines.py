@@ -1,0 +1,186 @@
+"""Does the library help? The augmented model against a baseline without the computer, in
+and out of distribution.
+
+Every (task, model, seed) cell is one training run on the same data, tokenizer, backbone
+sizes, budget and seed; only the model differs. Each run is scored on its own test
+split (in distribution) and, where the task has one, on a fresh out-of-distribution set:
+longer strings than any seen in training, or deeper Fibonacci recursions.
+
+Models (``--models``):
+
+* ``augmented``: the backbone, selection and parsing heads, and the library (§3.4);
+* ``direct``: the same backbone with heads straight on the pooled z, no computer
+  (:class:`neurocompiler.baselines.DirectLM`);
+* ``embedding-cells``: ``augmented`` whose cells copy a token's own embedding, so the
+  parse cannot do a list program's work itself;
+* ``pooled``: ``augmented`` with the paper's parse, linear heads on the pooled z.
+
+Tasks (``--tasks``) and their settings are the table :data:`SETUPS`; ``sort`` is left
+out by default, as it costs seconds per step on a CPU (docs/RESULTS.md). Each run is
+kept under ``results/baselines/<task>-<model>-seed<s>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, field
+
+from ..augment import AugmentConfig, BackboneConfig
+from ..tasks import generate, load_jsonl, save_jsonl
+from ..train import TrainConfig, evaluate, load_run, train
+from .common import format_table, ints, mean_std, names, results_dir, write_csv
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How one task is trained, and tested out of distribution (``ood``: the task
+    options of the OOD set; None: no OOD set). ``max_steps`` covers the longest OOD
+    input (reverse 12: 66 machine steps, count 12: 90, fib depth 8: 64)."""
+
+    functions: tuple[str, ...]
+    options: dict = field(default_factory=dict)
+    ood: dict | None = None
+    cells: int = 2
+    tokenizer: str = "bpe"
+    max_steps: int = 2000
+
+
+SETUPS = {
+    "arithmetic": Setup(("add", "sub", "mul", "div")),
+    "fib": Setup(("fib",), {"depths": (1, 2, 3, 4)}, {"depths": (6, 8)}, max_steps=100),
+    "count": Setup(("count",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="char",
+                   max_steps=120),
+    "reverse": Setup(("reverse",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="char",
+                     max_steps=100),
+    "sort": Setup(("insertion_sort",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17,
+                  tokenizer="char", max_steps=1000),
+}
+MODELS = {  # name: (architecture, AugmentConfig overrides)
+    "augmented": ("augmented", {}),
+    "direct": ("direct", {}),
+    "embedding-cells": ("augmented", {"cell_values": "embedding"}),
+    "pooled": ("augmented", {"parsing": "pooled"}),
+}
+
+
+@dataclass
+class BaselinesConfig:
+    tasks: tuple[str, ...] = ("arithmetic", "fib", "count", "reverse")
+    models: tuple[str, ...] = ("augmented", "direct")
+    examples: int = 10_000  # per task, split 70/30
+    ood_examples: int = 500
+    epochs: int = 3
+    batch_size: int = 32
+    lr: float = 3e-3
+    backbone_lr_scale: float = 0.1
+    base: int = 128  # ASCII: the string tasks' letters need it
+    dim: int = 64
+    layers: int = 3
+    seeds: tuple[int, ...] = (0, 1)
+    device: str = "auto"
+    out: str | None = None
+
+
+def run(cfg: BaselinesConfig) -> dict:
+    out = results_dir("baselines", cfg.out)
+    rows = []
+    for task in cfg.tasks:
+        setup = SETUPS[task]
+        for model_name in cfg.models:
+            architecture, overrides = MODELS[model_name]
+            for seed in cfg.seeds:
+                run_dir = out / f"{task}-{model_name}-seed{seed}"
+                model = AugmentConfig(base=cfg.base, cells=setup.cells, functions=setup.functions,
+                                      max_steps=setup.max_steps,
+                                      backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers), **overrides)
+                metrics = train(TrainConfig(task=task, task_options=dict(setup.options), examples=cfg.examples,
+                                            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                            backbone_lr_scale=cfg.backbone_lr_scale, seed=seed,
+                                            tokenizer=setup.tokenizer, device=cfg.device, out=str(run_dir),
+                                            model=model, architecture=architecture))
+                row = {"task": task, "model": model_name, "seed": seed,
+                       "in_distribution": metrics["test_accuracy"], "out_of_distribution": None,
+                       "final_loss": metrics["train_loss"]}
+                if setup.ood is not None:
+                    ood = generate(task, cfg.ood_examples, seed + 1_000_003, base=cfg.base, **setup.ood)
+                    save_jsonl(run_dir / "data" / "ood.jsonl", ood)
+                    row["out_of_distribution"] = score(run_dir, load_jsonl(run_dir / "data" / "ood.jsonl"))
+                rows.append(row)
+    summary = []
+    for task in cfg.tasks:
+        for model_name in cfg.models:
+            mine = [r for r in rows if r["task"] == task and r["model"] == model_name]
+            ood = [r["out_of_distribution"] for r in mine if r["out_of_distribution"] is not None]
+            summary.append({"task": task, "model": model_name, "seeds": len(mine),
+                            "in_distribution": "%.4f ± %.4f" % mean_std(r["in_distribution"] for r in mine),
+                            "out_of_distribution": "%.4f ± %.4f" % mean_std(ood) if ood else "-",
+                            "ood_test": _describe(SETUPS[task].ood)})
+    write_csv(out / "runs.csv", rows)
+    write_csv(out / "summary.csv", summary)
+    plot(rows, cfg, out / "baselines.png")
+    print(format_table(summary))
+    print(f"wrote {out / 'summary.csv'}, {out / 'runs.csv'}, {out / 'baselines.png'}")
+    return {"runs": rows, "summary": summary, "config": asdict(cfg)}
+
+
+def score(run_dir, examples) -> float:
+    """Exact-answer accuracy of a trained run on ``examples``."""
+    _, model, tokenizer = load_run(run_dir)
+    return evaluate(model, tokenizer, examples).accuracy
+
+
+def _describe(ood: dict | None) -> str:
+    if ood is None:
+        return "-"
+    return "; ".join(f"{k} {','.join(map(str, v))}" for k, v in ood.items())
+
+
+def plot(rows: list[dict], cfg: BaselinesConfig, path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(6.4, 2.2 * len(cfg.tasks)), 3.8))
+    axes = [fig.add_subplot(1, 2, i + 1) for i in range(2)]
+    width = 0.8 / max(1, len(cfg.models))
+    for ax, key, title in zip(axes, ("in_distribution", "out_of_distribution"),
+                              ("in distribution", "out of distribution")):
+        for i, model_name in enumerate(cfg.models):
+            means = []
+            for task in cfg.tasks:
+                vals = [r[key] for r in rows if r["task"] == task and r["model"] == model_name
+                        and r[key] is not None]
+                means.append(mean_std(vals)[0] if vals else 0.0)
+            ax.bar([j + i * width for j in range(len(cfg.tasks))], means, width, label=model_name)
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(cfg.tasks))], list(cfg.tasks))
+        ax.set_ylim(0, 1.02)
+        ax.set_title(title)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylabel("exact answers (test)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = BaselinesConfig()
+    p.add_argument("--tasks", default=",".join(d.tasks), help=f"from {', '.join(SETUPS)}")
+    p.add_argument("--models", default=",".join(d.models), help=f"from {', '.join(MODELS)}")
+    p.add_argument("--examples", type=int, default=d.examples, help="per task, split 70/30")
+    p.add_argument("--ood-examples", type=int, default=d.ood_examples)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr, help="the heads' learning rate")
+    p.add_argument("--backbone-lr-scale", type=float, default=d.backbone_lr_scale, metavar="S")
+    p.add_argument("--base", type=int, default=d.base)
+    p.add_argument("--dim", type=int, default=d.dim)
+    p.add_argument("--layers", type=int, default=d.layers)
+    p.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="comma-separated seeds")
+    p.add_argument("--device", default=d.device)
+    p.add_argument("--out", default=None, help="output folder (default results/baselines)")
+
+
+def config_from_args(args: argparse.Namespace) -> BaselinesConfig:
+    return BaselinesConfig(tasks=names(args.tasks, tuple(SETUPS), "--tasks"),
+                           models=names(args.models, tuple(MODELS), "--models"), examples=args.examples,
+                           ood_examples=args.ood_examples, epochs=args.epochs, batch_size=args.batch_size,
+                           lr=args.lr, backbone_lr_scale=args.backbone_lr_scale, base=args.base, dim=args.dim,
+                           layers=args.layers, seeds=ints(args.seeds), device=args.device, out=args.out)

@@ -1,0 +1,35 @@
+"""`neurocompiler experiment baselines`, scaled down: every model of the grid trains and
+is evaluated in distribution and, where the task has one, out of distribution."""
+
+import csv
+
+from neurocompiler.cli import main
+from neurocompiler.experiments.baselines import MODELS, SETUPS
+from neurocompiler.tasks import load_jsonl
+
+
+def test_every_model_trains_and_is_scored_in_and_out_of_distribution(tmp_path, capsys):
+    code = main(["experiment", "baselines", "--tasks", "arithmetic,reverse", "--models", ",".join(MODELS),
+                 "--examples", "60", "--ood-examples", "8", "--epochs", "1", "--dim", "32", "--layers", "2",
+                 "--seeds", "0", "--device", "cpu", "--out", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "out_of_distribution" in out and "lengths 12" in out
+    with open(tmp_path / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    assert sorted((r["task"], r["model"]) for r in runs) == sorted(
+        (t, m) for t in ("arithmetic", "reverse") for m in MODELS)
+    for r in runs:
+        assert 0 <= float(r["in_distribution"]) <= 1
+        if r["task"] == "reverse":
+            assert 0 <= float(r["out_of_distribution"]) <= 1
+        else:
+            assert r["out_of_distribution"] == ""  # arithmetic has no OOD set
+    ood = load_jsonl(tmp_path / "reverse-direct-seed0" / "data" / "ood.jsonl")
+    assert len(ood) == 8 and {len(e.answer) for e in ood} == set(SETUPS["reverse"].ood["lengths"])
+    assert (tmp_path / "baselines.png").stat().st_size > 0
+
+
+def test_unknown_models_and_tasks_are_one_line_errors(capsys):
+    assert main(["experiment", "baselines", "--models", "augmented,gpt"]) == 2
+    assert "--models: gpt" in capsys.readouterr().err
