@@ -33,13 +33,7 @@ def test_direct_heads_decode_integers_and_strings_by_their_predicted_kind():
 
 def test_direct_baseline_learns_an_answer_it_can_read_off_the_question(tmp_path):
     """'Say 5' -> 5 over 16 values, in varied phrasings: chance is 1/16."""
-    rng = random.Random(0)
-    fillers = ["Say", "Please say", "Just say", "Now say", "Say the number", "Repeat"]
-    rows = [{"question": f"{rng.choice(fillers)} {a}{rng.choice(['', '.', '!'])}", "answer": a}
-            for a in range(16) for _ in range(25)]
-    rng.shuffle(rows)
-    for name, part in (("train", rows[:300]), ("test", rows[300:])):
-        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    say_rows(tmp_path)
     cfg = TrainConfig(task="jsonl", train_file=str(tmp_path / "train.jsonl"), test_file=str(tmp_path / "test.jsonl"),
                       epochs=40, architecture="direct", out=str(tmp_path / "run"),
                       model=AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2)))
@@ -61,3 +55,44 @@ def test_train_command_takes_the_architecture(tmp_path, capsys):
     assert main(["ask", str(tmp_path / "run"), "Add 1 and 2"]) == 0
     assert "(no computer)" in capsys.readouterr().out
     assert main([*args[:2], "oracle", *args[3:]]) == 2
+
+
+def say_rows(tmp_path):
+    rng = random.Random(0)
+    fillers = ["Say", "Please say", "Just say", "Now say", "Say the number", "Repeat"]
+    rows = [{"question": f"{rng.choice(fillers)} {a}{rng.choice(['', '.', '!'])}", "answer": a}
+            for a in range(16) for _ in range(25)]
+    rng.shuffle(rows)
+    for name, part in (("train", rows[:300]), ("test", rows[300:])):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+
+
+def test_autoregressive_batches_predict_exactly_the_answer_and_its_end():
+    from neurocompiler.baselines import CausalLM
+    from neurocompiler.tasks import Example
+    from neurocompiler.tokenizer import build_tokenizer
+
+    tok = build_tokenizer("char")
+    model = CausalLM(AugmentConfig(base=16, cells=2, backbone=BackboneConfig(vocab_size=len(tok), dim=16,
+                                                                              layers=2)))
+    batch = model.make_batch(tok, [Example("Add 1 and 2", 3), Example("Reverse \"ab\"", "ba")])
+    for row, ids, e in zip(batch.targets, batch.input_ids, batch.examples):
+        wanted = row[row != -100].tolist()
+        assert tok.decode(wanted[:-1]) == f" {e.answer}" and wanted[-1] == tok.pad_token_id
+        first = int((row != -100).nonzero()[0])
+        assert tok.decode(ids[1:first + 1].tolist()) == f"{e.question} ="  # what it reads first
+    logits = model(batch.input_ids, batch.attention_mask)
+    assert logits.shape == (*batch.input_ids.shape, len(tok)) and torch.isfinite(model.loss(logits, batch.targets))
+
+
+def test_autoregressive_baseline_learns_to_write_the_answer(tmp_path):
+    """'Say 5' -> '5' over 16 values: chance is 1/16."""
+    say_rows(tmp_path)
+    cfg = TrainConfig(task="jsonl", train_file=str(tmp_path / "train.jsonl"), test_file=str(tmp_path / "test.jsonl"),
+                      epochs=20, architecture="autoregressive", out=str(tmp_path / "run"),
+                      model=AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2)))
+    metrics = train(cfg, progress=False, log=lambda s: None)
+    assert metrics["test_accuracy"] >= 0.5  # 8x chance
+    assert evaluate_run(tmp_path / "run")["accuracy"] == metrics["test_accuracy"]
+    answer = ask(tmp_path / "run", "Say 11")
+    assert set(answer) == {"question", "answer", "confidence"} and 0 <= answer["confidence"] <= 1

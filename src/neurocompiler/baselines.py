@@ -6,9 +6,15 @@
   string answers (values 0..n-1, a 0 ends the string, as the augmented model's cells),
   and a two-way head that says which kind of answer the question wants.
 
-It has the augmented model's interface, so training, evaluation, checkpoints and
-``ask`` treat both alike: ``forward(input_ids, attention_mask)``, ``loss(out,
-targets)`` and ``answer_is_int(out)``.
+* :class:`CausalLM` (``--architecture autoregressive``): plain autoregressive
+  fine-tuning, what a user would otherwise pick. A ``LlamaForCausalLM`` with the same
+  sizes (all its layers) reads "question =" and is trained to write the answer's text
+  and then an end token (the tokenizer's pad); it answers by greedy decoding.
+
+Both have the augmented model's interface, so training, evaluation, checkpoints and
+``ask`` treat all three alike: ``forward(input_ids, attention_mask)``, ``loss(out,
+targets)``; :class:`DirectLM` decodes like the augmented model (``answer_is_int``),
+:class:`CausalLM` brings its own ``make_batch`` and ``generate_answers``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import IGNORE, AugmentConfig, answer_loss, build_backbone, pool
+from .errors import InputError
+from .tokenizer import pad_id
 
 
 @dataclass
@@ -54,3 +62,112 @@ class DirectLM(nn.Module):
 
     def answer_is_int(self, out: DirectOutput) -> torch.Tensor:
         return out.kind_logits.argmax(-1) == 0
+
+
+@dataclass
+class TokenBatch:
+    """Question-and-answer token rows for :class:`CausalLM`: ``targets`` holds the next
+    token to predict at each position, :data:`IGNORE` outside the answer."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    targets: torch.Tensor
+    examples: list
+
+    def to(self, device: torch.device) -> "TokenBatch":
+        return TokenBatch(self.input_ids.to(device), self.attention_mask.to(device), self.targets.to(device),
+                          self.examples)
+
+
+def _prompt(question: str) -> str:
+    return question + " ="
+
+
+class CausalLM(nn.Module):
+    """A decoder that writes the answer: no heads, no computer."""
+
+    def __init__(self, config: AugmentConfig, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = backbone if backbone is not None else build_causal_lm(config)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        positions = (attention_mask.cumsum(-1) - 1).clamp_min(0)  # left padding when generating
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask,
+                             position_ids=positions).logits.float()
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE)
+
+    def make_batch(self, tokenizer, examples) -> TokenBatch:
+        """Rows ``bos, question " =", " " answer, end``, right-padded; the end is the pad id."""
+        end = pad_id(tokenizer)
+        rows, starts = [], []
+        for e in examples:
+            prompt = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+            prompt += tokenizer(_prompt(e.question), add_special_tokens=False)["input_ids"]
+            answer = tokenizer(" " + str(e.answer), add_special_tokens=False)["input_ids"] + [end]
+            rows.append(prompt + answer)
+            starts.append(len(prompt))
+        T = max(len(r) for r in rows)
+        ids = torch.full((len(rows), T), end, dtype=torch.long)
+        mask = torch.zeros((len(rows), T), dtype=torch.long)
+        targets = torch.full((len(rows), T), IGNORE, dtype=torch.long)
+        for i, (r, s) in enumerate(zip(rows, starts)):
+            ids[i, :len(r)] = torch.tensor(r)
+            mask[i, :len(r)] = 1
+            targets[i, s - 1:len(r) - 1] = torch.tensor(r[s:])  # position t predicts token t + 1
+        return TokenBatch(ids, mask, targets, list(examples))
+
+    @torch.no_grad()
+    def generate_answers(self, tokenizer, questions: list[str], max_new: int = 24) -> tuple[list, list[float]]:
+        """Greedy answers (an ``int`` when the text is a number, else the text) and, per
+        answer, the least probability among its tokens."""
+        end, device = pad_id(tokenizer), next(self.parameters()).device
+        prompts = [([tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else [])
+                   + tokenizer(_prompt(q), add_special_tokens=False)["input_ids"] for q in questions]
+        T = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), T), end, dtype=torch.long)
+        mask = torch.zeros((len(prompts), T), dtype=torch.long)
+        for i, p in enumerate(prompts):  # left-padded, so every row continues at the end
+            ids[i, T - len(p):] = torch.tensor(p)
+            mask[i, T - len(p):] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        out = [[] for _ in prompts]
+        least = torch.ones(len(prompts), device=device)
+        done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
+        for _ in range(max_new):
+            p = self(ids, mask)[:, -1].softmax(-1)
+            conf, nxt = p.max(-1)
+            least = torch.where(done, least, torch.minimum(least, conf))
+            for i, t in enumerate(nxt.tolist()):
+                if not done[i] and t != end:
+                    out[i].append(t)
+            done |= nxt == end
+            if bool(done.all()):
+                break
+            ids = torch.cat([ids, nxt[:, None]], 1)
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
+        texts = [tokenizer.decode(o).strip() for o in out]
+        return [int(t) if t.isdigit() else t for t in texts], least.tolist()
+
+
+def build_causal_lm(config: AugmentConfig) -> nn.Module:
+    """A ``LlamaForCausalLM`` with the backbone's sizes and all its layers, from the
+    config or (``model_path``) a local checkpoint."""
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    cfg = config.backbone
+    if cfg.model_path is not None:
+        try:
+            return AutoModelForCausalLM.from_pretrained(cfg.model_path, trust_remote_code=False,
+                                                        local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--model {cfg.model_path}: not a loadable local checkpoint "
+                             f"({str(exc).splitlines()[0]})") from None
+    model = LlamaForCausalLM(LlamaConfig(
+        vocab_size=cfg.vocab_size, hidden_size=cfg.dim, num_attention_heads=cfg.heads,
+        num_key_value_heads=cfg.kv_heads, num_hidden_layers=cfg.layers,
+        intermediate_size=cfg.intermediate or 2 * cfg.dim, max_position_embeddings=cfg.max_positions))
+    nn.init.normal_(model.model.embed_tokens.weight, std=cfg.embedding_std)
+    return model

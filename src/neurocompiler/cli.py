@@ -224,8 +224,9 @@ def _lm_commands(sub) -> None:
     p.add_argument("--cells", type=_int_at_least(1), default=16, help="memory cells parsed")
     p.add_argument("--functions", metavar="F,F,...", help="library functions to select from "
                    "(default: the task's)")
-    p.add_argument("--architecture", choices=("augmented", "direct"), default="augmented",
-                   help="direct: a baseline with heads straight on z and no computer")
+    p.add_argument("--architecture", choices=("augmented", "direct", "autoregressive"), default="augmented",
+                   help="a baseline without the computer: direct (heads straight on z) or "
+                   "autoregressive (writes the answer)")
     p.add_argument("--parsing", choices=PARSINGS, default="slots")
     p.add_argument("--cell-values", choices=CELL_VALUES, default="context",
                    help="slots: a copied token's value from its context or its own embedding")

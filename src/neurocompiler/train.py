@@ -39,13 +39,13 @@ from torch import nn
 
 from .augment import (AugmentConfig, AugmentedLM, BackboneConfig, answer_confidence,
                       answer_targets, decode_answers)
-from .baselines import DirectLM
+from .baselines import CausalLM, DirectLM
 from .errors import InputError, NeurocompilerError
 from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
 from .tokenizer import build_tokenizer, encode, load_tokenizer, save_tokenizer
 
 
-ARCHITECTURES = {"augmented": AugmentedLM, "direct": DirectLM}
+ARCHITECTURES = {"augmented": AugmentedLM, "direct": DirectLM, "autoregressive": CausalLM}
 
 
 class NonFiniteLossError(NeurocompilerError):
@@ -74,7 +74,7 @@ class TrainConfig:
     bf16: bool = False  # bf16 autocast of the backbone on CUDA
     eval_batch_size: int = 128
     model: AugmentConfig = field(default_factory=AugmentConfig)
-    architecture: str = "augmented"  # or a baseline without the computer: "direct"
+    architecture: str = "augmented"  # or a baseline without the computer: "direct", "autoregressive"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -202,6 +202,12 @@ def evaluate(model: AugmentedLM, tokenizer, examples: Sequence[Example], batch_s
     confidence: list[float] = []
     chosen: list[str] = []
     for i in range(0, len(examples), batch_size):
+        if isinstance(model, CausalLM):  # it writes its answers
+            got, least = model.generate_answers(tokenizer, [e.question for e in examples[i:i + batch_size]])
+            answers.extend(got)
+            confidence.extend(least)
+            chosen.extend("" for _ in got)
+            continue
         batch = make_batch(tokenizer, examples[i:i + batch_size], model.config).to(device)
         out = model(batch.input_ids, batch.attention_mask)
         answers.extend(decode_answers(model, out))
@@ -242,6 +248,8 @@ def param_groups(model: AugmentedLM, backbone_lr_scale: float) -> list[dict]:
     trainable library) at ``lr``. Training the backbone as fast as the heads lets the
     answer-marginal gradient collapse its token representations before the parse is
     found; at a tenth of the heads' rate the §4.2 task escapes that in a few hundred steps."""
+    if isinstance(model, CausalLM):  # no heads: the decoder is the whole model, at lr
+        return [{"params": [p for p in model.parameters() if p.requires_grad], "lr_scale": 1.0}]
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
     mine = {id(p) for p in backbone}
     heads = [p for p in model.parameters() if p.requires_grad and id(p) not in mine]
@@ -258,10 +266,11 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, Aug
     except (json.JSONDecodeError, TypeError) as exc:
         raise InputError(f"{run_dir / 'config.json'}: unreadable ({exc})") from None
     tokenizer = load_tokenizer(run_dir / "tokenizer")
-    from transformers import AutoConfig, AutoModel
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
     # the backbone's own (already truncated) config; the checkpoint holds every weight
-    backbone = AutoModel.from_config(AutoConfig.from_pretrained(run_dir / "backbone", local_files_only=True))
+    auto = AutoModelForCausalLM if cfg.architecture == "autoregressive" else AutoModel
+    backbone = auto.from_config(AutoConfig.from_pretrained(run_dir / "backbone", local_files_only=True))
     model = ARCHITECTURES[cfg.architecture](cfg.model, backbone=backbone)
     weights = run_dir / "checkpoint" / "model.safetensors"
     if not weights.is_file():
@@ -327,7 +336,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         for start in batches:
             idx = order[start:start + cfg.batch_size]
             mine = idx[rank::world]  # this process's share of the global batch
-            batch = make_batch(tokenizer, [train_set[i] for i in mine], cfg.model).to(device)
+            chunk = [train_set[i] for i in mine]
+            batch = (model.make_batch(tokenizer, chunk) if isinstance(model, CausalLM)
+                     else make_batch(tokenizer, chunk, cfg.model)).to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda"):
                 out = ddp(batch.input_ids, batch.attention_mask)
             loss = model.loss(out, batch.targets)
@@ -425,6 +436,9 @@ def ask(run_dir: str | Path, question: str, device: str = "cpu") -> dict:
     probability, the parsed inputs and the machine's confidence."""
     cfg, model, tokenizer = load_run(run_dir, device)
     model.eval()
+    if isinstance(model, CausalLM):  # it writes its answer; nothing is parsed
+        got, least = model.generate_answers(tokenizer, [question])
+        return {"question": question, "answer": got[0], "confidence": least[0]}
     ids, mask = encode(tokenizer, [question])
     dev = next(model.parameters()).device
     with torch.no_grad():

@@ -11,6 +11,8 @@ Models (``--models``):
 * ``augmented``: the backbone, selection and parsing heads, and the library (§3.4);
 * ``direct``: the same backbone with heads straight on the pooled z, no computer
   (:class:`neurocompiler.baselines.DirectLM`);
+* ``autoregressive``: the same sizes as a decoder that writes the answer, no computer
+  (:class:`neurocompiler.baselines.CausalLM`);
 * ``embedding-cells``: ``augmented`` whose cells copy a token's own embedding, so the
   parse cannot do a list program's work itself;
 * ``pooled``: ``augmented`` with the paper's parse, linear heads on the pooled z.
@@ -58,6 +60,7 @@ SETUPS = {
 MODELS = {  # name: (architecture, AugmentConfig overrides)
     "augmented": ("augmented", {}),
     "direct": ("direct", {}),
+    "autoregressive": ("autoregressive", {}),
     "embedding-cells": ("augmented", {"cell_values": "embedding"}),
     "pooled": ("augmented", {"parsing": "pooled"}),
 }
@@ -66,7 +69,7 @@ MODELS = {  # name: (architecture, AugmentConfig overrides)
 @dataclass
 class BaselinesConfig:
     tasks: tuple[str, ...] = ("arithmetic", "fib", "count", "reverse")
-    models: tuple[str, ...] = ("augmented", "direct")
+    models: tuple[str, ...] = ("augmented", "direct", "autoregressive")
     examples: int = 10_000  # per task, split 70/30
     ood_examples: int = 500
     epochs: int = 3
