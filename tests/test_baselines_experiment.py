@@ -11,7 +11,7 @@ from neurocompiler.tasks import load_jsonl
 def test_every_model_trains_and_is_scored_in_and_out_of_distribution(tmp_path, capsys):
     code = main(["experiment", "baselines", "--tasks", "arithmetic,reverse", "--models", ",".join(MODELS),
                  "--examples", "60", "--ood-examples", "8", "--epochs", "1", "--dim", "32", "--layers", "2",
-                 "--seeds", "0", "--device", "cpu", "--out", str(tmp_path)])
+                 "--seeds", "0", "--max-steps", "30", "--device", "cpu", "--out", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
     assert "out_of_distribution" in out and "lengths 12" in out

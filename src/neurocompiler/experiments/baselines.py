@@ -13,9 +13,12 @@ Models (``--models``):
   (:class:`neurocompiler.baselines.DirectLM`);
 * ``autoregressive``: the same sizes as a decoder that writes the answer, no computer
   (:class:`neurocompiler.baselines.CausalLM`);
-* ``embedding-cells``: ``augmented`` whose cells copy a token's own embedding, so the
-  parse cannot do a list program's work itself;
-* ``pooled``: ``augmented`` with the paper's parse, linear heads on the pooled z.
+* ablations of ``augmented``: ``embedding-cells`` (cells copy a token's own embedding,
+  so the parse cannot do a list program's work itself), ``pooled`` (the paper's parse,
+  linear heads on the pooled z), ``trainable-library`` (the compiled library adapts),
+  ``circuit-alu`` (the circuit ALU instead of lookup tables), ``full-library``
+  (selection over the whole library, not just the task's functions), ``char-tokens``
+  and ``bpe-tokens`` (the other tokenizer).
 
 Tasks (``--tasks``) and their settings are the table :data:`SETUPS`; ``sort`` is left
 out by default, as it costs seconds per step on a CPU (docs/RESULTS.md). Each run is
@@ -28,6 +31,7 @@ import argparse
 from dataclasses import asdict, dataclass, field
 
 from ..augment import AugmentConfig, BackboneConfig
+from ..library import load_specs
 from ..tasks import generate, load_jsonl, save_jsonl
 from ..train import TrainConfig, evaluate, load_run, train
 from .common import format_table, ints, mean_std, names, results_dir, write_csv
@@ -57,12 +61,29 @@ SETUPS = {
     "sort": Setup(("insertion_sort",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17,
                   tokenizer="char", max_steps=1000),
 }
-MODELS = {  # name: (architecture, AugmentConfig overrides)
-    "augmented": ("augmented", {}),
-    "direct": ("direct", {}),
-    "autoregressive": ("autoregressive", {}),
-    "embedding-cells": ("augmented", {"cell_values": "embedding"}),
-    "pooled": ("augmented", {"parsing": "pooled"}),
+@dataclass(frozen=True)
+class Variant:
+    """A model of the grid: its architecture, what it changes in the task's
+    :class:`AugmentConfig` (``functions="all"``: the whole library), and a tokenizer
+    that replaces the task's."""
+
+    architecture: str = "augmented"
+    overrides: dict = field(default_factory=dict)
+    tokenizer: str | None = None
+
+
+MODELS = {
+    "augmented": Variant(),
+    "direct": Variant("direct"),
+    "autoregressive": Variant("autoregressive"),
+    # ablations of the augmented model
+    "embedding-cells": Variant(overrides={"cell_values": "embedding"}),
+    "pooled": Variant(overrides={"parsing": "pooled"}),
+    "trainable-library": Variant(overrides={"trainable_library": True}),
+    "circuit-alu": Variant(overrides={"alu": "circuit"}),
+    "full-library": Variant(overrides={"functions": "all"}),
+    "char-tokens": Variant(tokenizer="char"),
+    "bpe-tokens": Variant(tokenizer="bpe"),
 }
 
 
@@ -80,6 +101,7 @@ class BaselinesConfig:
     dim: int = 64
     layers: int = 3
     seeds: tuple[int, ...] = (0, 1)
+    max_steps: int | None = None  # a cap on every task's machine steps (scaled-down grids)
     device: str = "auto"
     out: str | None = None
 
@@ -90,17 +112,20 @@ def run(cfg: BaselinesConfig) -> dict:
     for task in cfg.tasks:
         setup = SETUPS[task]
         for model_name in cfg.models:
-            architecture, overrides = MODELS[model_name]
+            variant = MODELS[model_name]
+            options = {"functions": setup.functions, **variant.overrides}
+            if options["functions"] == "all":
+                options["functions"] = tuple(load_specs())
             for seed in cfg.seeds:
                 run_dir = out / f"{task}-{model_name}-seed{seed}"
-                model = AugmentConfig(base=cfg.base, cells=setup.cells, functions=setup.functions,
-                                      max_steps=setup.max_steps,
-                                      backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers), **overrides)
+                steps = min(setup.max_steps, cfg.max_steps or setup.max_steps)
+                model = AugmentConfig(base=cfg.base, cells=setup.cells, max_steps=steps,
+                                      backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers), **options)
                 metrics = train(TrainConfig(task=task, task_options=dict(setup.options), examples=cfg.examples,
                                             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                             backbone_lr_scale=cfg.backbone_lr_scale, seed=seed,
-                                            tokenizer=setup.tokenizer, device=cfg.device, out=str(run_dir),
-                                            model=model, architecture=architecture))
+                                            tokenizer=variant.tokenizer or setup.tokenizer, device=cfg.device,
+                                            out=str(run_dir), model=model, architecture=variant.architecture))
                 row = {"task": task, "model": model_name, "seed": seed,
                        "in_distribution": metrics["test_accuracy"], "out_of_distribution": None,
                        "final_loss": metrics["train_loss"]}
@@ -177,6 +202,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--layers", type=int, default=d.layers)
     p.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="comma-separated seeds")
+    p.add_argument("--max-steps", type=int, default=None, help="cap every task's machine steps")
     p.add_argument("--device", default=d.device)
     p.add_argument("--out", default=None, help="output folder (default results/baselines)")
 
@@ -186,4 +212,5 @@ def config_from_args(args: argparse.Namespace) -> BaselinesConfig:
                            models=names(args.models, tuple(MODELS), "--models"), examples=args.examples,
                            ood_examples=args.ood_examples, epochs=args.epochs, batch_size=args.batch_size,
                            lr=args.lr, backbone_lr_scale=args.backbone_lr_scale, base=args.base, dim=args.dim,
-                           layers=args.layers, seeds=ints(args.seeds), device=args.device, out=args.out)
+                           layers=args.layers, seeds=ints(args.seeds), max_steps=args.max_steps,
+                           device=args.device, out=args.out)
