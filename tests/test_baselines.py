@@ -12,6 +12,20 @@ from neurocompiler.cli import main
 from neurocompiler.train import TrainConfig, ask, evaluate_run, load_run, train
 
 
+def train_on_say(tmp_path, architecture: str, epochs: int) -> dict:
+    """Train ``architecture`` on 'Say 5' -> 5 (16 values, varied phrasings, JSONL)."""
+    rng = random.Random(0)
+    fillers = ["Say", "Please say", "Just say", "Now say", "Say the number", "Repeat"]
+    rows = [{"question": f"{rng.choice(fillers)} {a}{rng.choice(['', '.', '!'])}", "answer": a}
+            for a in range(16) for _ in range(25)]
+    rng.shuffle(rows)
+    for name, part in (("train", rows[:300]), ("test", rows[300:])):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    cfg = TrainConfig(task="jsonl", train_file=str(tmp_path / "train.jsonl"), test_file=str(tmp_path / "test.jsonl"),
+                      epochs=epochs, architecture=architecture, out=str(tmp_path / "run"),
+                      model=AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2)))
+    return train(cfg, progress=False, log=lambda s: None)
+
 def test_direct_heads_decode_integers_and_strings_by_their_predicted_kind():
     torch.manual_seed(0)
     model = DirectLM(AugmentConfig(base=16, cells=3, backbone=BackboneConfig(vocab_size=40, dim=16, layers=2)))
@@ -33,11 +47,7 @@ def test_direct_heads_decode_integers_and_strings_by_their_predicted_kind():
 
 def test_direct_baseline_learns_an_answer_it_can_read_off_the_question(tmp_path):
     """'Say 5' -> 5 over 16 values, in varied phrasings: chance is 1/16."""
-    say_rows(tmp_path)
-    cfg = TrainConfig(task="jsonl", train_file=str(tmp_path / "train.jsonl"), test_file=str(tmp_path / "test.jsonl"),
-                      epochs=40, architecture="direct", out=str(tmp_path / "run"),
-                      model=AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2)))
-    metrics = train(cfg, progress=False, log=lambda s: None)
+    metrics = train_on_say(tmp_path, "direct", epochs=40)
     assert metrics["test_accuracy"] >= 0.5 and metrics["selection_accuracy"] is None  # 8x chance; 0.73 seen
     assert evaluate_run(tmp_path / "run")["accuracy"] == metrics["test_accuracy"]
     _, model, _ = load_run(tmp_path / "run")
@@ -57,14 +67,6 @@ def test_train_command_takes_the_architecture(tmp_path, capsys):
     assert main([*args[:2], "oracle", *args[3:]]) == 2
 
 
-def say_rows(tmp_path):
-    rng = random.Random(0)
-    fillers = ["Say", "Please say", "Just say", "Now say", "Say the number", "Repeat"]
-    rows = [{"question": f"{rng.choice(fillers)} {a}{rng.choice(['', '.', '!'])}", "answer": a}
-            for a in range(16) for _ in range(25)]
-    rng.shuffle(rows)
-    for name, part in (("train", rows[:300]), ("test", rows[300:])):
-        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
 
 
 def test_autoregressive_batches_predict_exactly_the_answer_and_its_end():
@@ -87,11 +89,7 @@ def test_autoregressive_batches_predict_exactly_the_answer_and_its_end():
 
 def test_autoregressive_baseline_learns_to_write_the_answer(tmp_path):
     """'Say 5' -> '5' over 16 values: chance is 1/16."""
-    say_rows(tmp_path)
-    cfg = TrainConfig(task="jsonl", train_file=str(tmp_path / "train.jsonl"), test_file=str(tmp_path / "test.jsonl"),
-                      epochs=20, architecture="autoregressive", out=str(tmp_path / "run"),
-                      model=AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2)))
-    metrics = train(cfg, progress=False, log=lambda s: None)
+    metrics = train_on_say(tmp_path, "autoregressive", epochs=20)
     assert metrics["test_accuracy"] >= 0.5  # 8x chance
     assert evaluate_run(tmp_path / "run")["accuracy"] == metrics["test_accuracy"]
     answer = ask(tmp_path / "run", "Say 11")
