@@ -136,6 +136,11 @@ def run(cfg: BaselinesConfig) -> dict:
                 rows.append(row)
     summary = []
     for task in cfg.tasks:
+        first = out / f"{task}-{cfg.models[0]}-seed{cfg.seeds[0]}" / "data"
+        summary.append({"task": task, "model": "(commonest answer)", "seeds": 1,
+                        "in_distribution": "%.4f" % majority(load_jsonl(first / "train.jsonl"),
+                                                             load_jsonl(first / "test.jsonl")),
+                        "out_of_distribution": "-", "ood_test": "-"})
         for model_name in cfg.models:
             mine = [r for r in rows if r["task"] == task and r["model"] == model_name]
             ood = [r["out_of_distribution"] for r in mine if r["out_of_distribution"] is not None]
@@ -149,6 +154,14 @@ def run(cfg: BaselinesConfig) -> dict:
     print(format_table(summary))
     print(f"wrote {out / 'summary.csv'}, {out / 'runs.csv'}, {out / 'baselines.png'}")
     return {"runs": rows, "summary": summary, "config": asdict(cfg)}
+
+
+def majority(train_set, test_set) -> float:
+    """Test accuracy of always giving the training split's commonest answer."""
+    from collections import Counter
+
+    top = Counter(str(e.answer) for e in train_set).most_common(1)[0][0]
+    return sum(str(e.answer) == top for e in test_set) / len(test_set)
 
 
 def score(run_dir, examples) -> float:
