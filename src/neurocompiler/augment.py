@@ -93,10 +93,19 @@ class AugmentConfig:
         return asdict(self)
 
 
+def llama_config(cfg: BackboneConfig):
+    """The ``LlamaConfig`` of a model built from scratch with these sizes."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=cfg.vocab_size, hidden_size=cfg.dim, num_attention_heads=cfg.heads,
+                       num_key_value_heads=cfg.kv_heads, num_hidden_layers=cfg.layers,
+                       intermediate_size=cfg.intermediate or 2 * cfg.dim, max_position_embeddings=cfg.max_positions)
+
+
 def build_backbone(cfg: BackboneConfig) -> nn.Module:
     """A ``LlamaModel``: loaded from ``cfg.model_path`` (local files only, no remote
     code), or built from the config. Its last layer is dropped (see module doc)."""
-    from transformers import AutoModel, LlamaConfig, LlamaModel
+    from transformers import AutoModel, LlamaModel
 
     if cfg.model_path is not None:
         try:
@@ -105,10 +114,7 @@ def build_backbone(cfg: BackboneConfig) -> nn.Module:
             raise InputError(f"--model {cfg.model_path}: not a loadable local checkpoint "
                              f"({str(exc).splitlines()[0]})") from None
     else:
-        model = LlamaModel(LlamaConfig(
-            vocab_size=cfg.vocab_size, hidden_size=cfg.dim, num_attention_heads=cfg.heads,
-            num_key_value_heads=cfg.kv_heads, num_hidden_layers=cfg.layers,
-            intermediate_size=cfg.intermediate or 2 * cfg.dim, max_position_embeddings=cfg.max_positions))
+        model = LlamaModel(llama_config(cfg))
         nn.init.normal_(model.embed_tokens.weight, std=cfg.embedding_std)
     if not hasattr(model, "layers") or len(model.layers) < 2:
         raise InputError("the backbone must be a decoder (e.g. LLaMA) with at least 2 layers")

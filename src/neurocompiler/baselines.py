@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import IGNORE, AugmentConfig, answer_loss, build_backbone, pool
+from .augment import IGNORE, AugmentConfig, answer_loss, build_backbone, llama_config, pool
 from .errors import InputError
 from .tokenizer import pad_id
 
@@ -155,7 +155,7 @@ class CausalLM(nn.Module):
 def build_causal_lm(config: AugmentConfig) -> nn.Module:
     """A ``LlamaForCausalLM`` with the backbone's sizes and all its layers, from the
     config or (``model_path``) a local checkpoint."""
-    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, LlamaForCausalLM
 
     cfg = config.backbone
     if cfg.model_path is not None:
@@ -165,9 +165,6 @@ def build_causal_lm(config: AugmentConfig) -> nn.Module:
         except (OSError, ValueError) as exc:
             raise InputError(f"--model {cfg.model_path}: not a loadable local checkpoint "
                              f"({str(exc).splitlines()[0]})") from None
-    model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=cfg.vocab_size, hidden_size=cfg.dim, num_attention_heads=cfg.heads,
-        num_key_value_heads=cfg.kv_heads, num_hidden_layers=cfg.layers,
-        intermediate_size=cfg.intermediate or 2 * cfg.dim, max_position_embeddings=cfg.max_positions))
+    model = LlamaForCausalLM(llama_config(cfg))
     nn.init.normal_(model.model.embed_tokens.weight, std=cfg.embedding_std)
     return model
