@@ -120,3 +120,21 @@ def test_embedding_cell_values_depend_on_the_pointed_token_alone(cell_values):
     cells = [parser(z, mask, z.mean(1), emb)[:, 3:] for z in (z1, z2)]
     assert torch.allclose(cells[0].sum(-1), torch.ones(B, 4))
     assert torch.allclose(cells[0], cells[1]) == (cell_values == "embedding")
+
+
+@pytest.mark.parametrize("list_length", ["gate", "span"])
+def test_span_list_length_ignores_the_register_pointer(list_length):
+    """With list_length="span", r1 is the quoted span's length alone: changing what the
+    tokens' values are leaves it unchanged."""
+    from neurocompiler.augment import SlotParser
+
+    torch.manual_seed(0)
+    parser = SlotParser(dim=16, registers=3, cells=4, n=32, list_length=list_length)
+    B, T = 2, 6
+    z, mask, emb = torch.randn(B, T, 16), torch.ones(B, T), torch.randn(B, T, 16)
+    before = parser(z, mask, z.mean(1), emb)[:, 0]
+    with torch.no_grad():
+        parser.value.weight.mul_(5.0)
+    after = parser(z, mask, z.mean(1), emb)[:, 0]
+    assert torch.allclose(before.sum(-1), torch.ones(B))
+    assert torch.allclose(before, after) == (list_length == "span")

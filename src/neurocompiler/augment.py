@@ -73,6 +73,9 @@ class AugmentConfig:
     # rest of the question, so the parse itself can do a list program's work (a bypass,
     # docs/RESULTS.md); "embedding": from the token's own input embedding, so it cannot
     cell_values: str = "context"
+    # r1 as a list's length: "gate" mixes a register pointer and the quoted span's length
+    # through a learned gate; "span" always takes the span's length (list tasks only)
+    list_length: str = "gate"
     trainable_library: bool = False
     alu: str = "table"
     max_steps: int = 2000  # per forward pass; runs still going are read where they stand
@@ -84,6 +87,8 @@ class AugmentConfig:
         self.functions = tuple(self.functions)
         if self.parsing not in PARSINGS:
             raise InputError(f"parsing: expected one of {', '.join(PARSINGS)}, got {self.parsing!r}")
+        if self.list_length not in ("gate", "span"):
+            raise InputError(f"list_length: expected gate or span, got {self.list_length!r}")
         if self.cell_values not in CELL_VALUES:
             raise InputError(f"cell_values: expected one of {', '.join(CELL_VALUES)}, got {self.cell_values!r}")
         if not 1 <= self.cells <= self.base:
@@ -155,9 +160,11 @@ class SlotParser(nn.Module):
       from the start to a learned *end* anchor, minus one), through a learned gate.
     """
 
-    def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context") -> None:
+    def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
+                 list_length: str = "gate") -> None:
         super().__init__()
         self.registers, self.cells, self.n = registers, cells, n
+        self.list_length = list_length
         self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
@@ -207,7 +214,7 @@ class SlotParser(nn.Module):
             else z.new_zeros(B, 0)
         # P(length = k | the end anchor lies after the start one)
         length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
-        gate = torch.sigmoid(self.length_gate(pooled))  # (B, 1)
+        gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else 1.0  # (B, 1)
         r1 = gate * length + (1 - gate) * registers[:, 0]
         return torch.cat([r1[:, None], registers[:, 1:], cells], 1)
 
@@ -247,7 +254,8 @@ class AugmentedLM(nn.Module):
                              persistent=False)  # per function: answers in r0 (else in memory)
         self.select = nn.Linear(dim, len(config.functions))
         if config.parsing == "slots":
-            self.parser = SlotParser(dim, len(ARG_REGISTERS), config.cells, n, config.cell_values)
+            self.parser = SlotParser(dim, len(ARG_REGISTERS), config.cells, n, config.cell_values,
+                                     config.list_length)
         else:
             self.parser = PooledParser(dim, len(ARG_REGISTERS), config.cells, n)
         self.int_head = LogReadout(min_scale=1.0)

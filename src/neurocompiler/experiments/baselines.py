@@ -14,7 +14,8 @@ Models (``--models``):
 * ``autoregressive``: the same sizes as a decoder that writes the answer, no computer
   (:class:`neurocompiler.baselines.CausalLM`);
 * ablations of ``augmented``: ``embedding-cells`` (cells copy a token's own embedding,
-  so the parse cannot do a list program's work itself), ``pooled`` (the paper's parse,
+  so the parse cannot do a list program's work itself), ``span-length`` (that, and r1
+  always the quoted span's length, for list tasks), ``pooled`` (the paper's parse,
   linear heads on the pooled z), ``trainable-library`` (the compiled library adapts),
   ``circuit-alu`` (the circuit ALU instead of lookup tables), ``full-library``
   (selection over the whole library, not just the task's functions), ``char-tokens``
@@ -78,6 +79,7 @@ MODELS = {
     "autoregressive": Variant("autoregressive"),
     # ablations of the augmented model
     "embedding-cells": Variant(overrides={"cell_values": "embedding"}),
+    "span-length": Variant(overrides={"cell_values": "embedding", "list_length": "span"}),
     "pooled": Variant(overrides={"parsing": "pooled"}),
     "trainable-library": Variant(overrides={"trainable_library": True}),
     "circuit-alu": Variant(overrides={"alu": "circuit"}),
