@@ -40,6 +40,7 @@ from .library import Library, load_specs
 ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
 PARSINGS = ("slots", "pooled")
 CELL_VALUES = ("context", "embedding")  # where the slot parser reads a copied token's value
+LIST_LENGTHS = ("gate", "span")  # where r1 comes from when it is a list's length
 IGNORE = -100  # target of an unsupervised answer position
 
 
@@ -87,8 +88,8 @@ class AugmentConfig:
         self.functions = tuple(self.functions)
         if self.parsing not in PARSINGS:
             raise InputError(f"parsing: expected one of {', '.join(PARSINGS)}, got {self.parsing!r}")
-        if self.list_length not in ("gate", "span"):
-            raise InputError(f"list_length: expected gate or span, got {self.list_length!r}")
+        if self.list_length not in LIST_LENGTHS:
+            raise InputError(f"list_length: expected one of {', '.join(LIST_LENGTHS)}, got {self.list_length!r}")
         if self.cell_values not in CELL_VALUES:
             raise InputError(f"cell_values: expected one of {', '.join(CELL_VALUES)}, got {self.cell_values!r}")
         if not 1 <= self.cells <= self.base:
@@ -137,13 +138,15 @@ def pool(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class PooledParser(nn.Module):
     """The paper's parse: one linear map from the pooled z to every slot's logits."""
 
+    needs_embeddings = False
+
     def __init__(self, dim: int, registers: int, cells: int, n: int) -> None:
         super().__init__()
         self.slots, self.n = registers + cells, n
         self.proj = nn.Linear(dim, self.slots * n)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                embedded: torch.Tensor) -> torch.Tensor:
+                embedded: torch.Tensor | None = None) -> torch.Tensor:
         return self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
 
 
@@ -178,9 +181,10 @@ class SlotParser(nn.Module):
         nn.init.normal_(self.key.weight, std=0.02)
         # a cell's value from a token's own embedding (cell_values="embedding")
         self.copy = nn.Linear(dim, n) if cell_values == "embedding" else None
+        self.needs_embeddings = self.copy is not None
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                embedded: torch.Tensor) -> torch.Tensor:
+                embedded: torch.Tensor | None = None) -> torch.Tensor:
         """``z`` (B, T, d) places the pointers and gives the registers' values. Cells
         copy a token's value in context, or (``cell_values="embedding"``) from its own
         input embedding ``embedded`` (B, T, d), so that a cell can only hold a character
@@ -268,7 +272,8 @@ class AugmentedLM(nn.Module):
     def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         z = self.encode(input_ids, attention_mask).float()
         pooled = pool(z, attention_mask)
-        embedded = self.backbone.get_input_embeddings()(input_ids).float()
+        embedded = (self.backbone.get_input_embeddings()(input_ids).float()
+                    if self.parser.needs_embeddings else None)  # only embedding-valued cells read them
         slots = self.parser(z, attention_mask, pooled, embedded)
         k = len(ARG_REGISTERS)
         return Parse(self.select(pooled).softmax(-1), slots[:, :k], slots[:, k:])
