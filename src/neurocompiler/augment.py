@@ -39,7 +39,7 @@ from .library import Library, load_specs
 
 ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
 PARSINGS = ("slots", "pooled")
-CELL_VALUES = ("context", "embedding")  # where the slot parser reads a copied token's value
+CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
 LIST_LENGTHS = ("gate", "span")  # where r1 comes from when it is a list's length
 IGNORE = -100  # target of an unsupervised answer position
 
@@ -72,11 +72,21 @@ class AugmentConfig:
     parsing: str = "slots"
     # "context": a cell's value comes from the token's hidden state, which also sees the
     # rest of the question, so the parse itself can do a list program's work (a bypass,
-    # docs/RESULTS.md); "embedding": from the token's own input embedding, so it cannot
+    # docs/RESULTS.md); "embedding": from the token's own input embedding, so it cannot;
+    # "token": the token itself, i.e. its character's code (tokenizer.token_values), as a
+    # pointer network copies: exact, nothing to learn, and no bypass
     cell_values: str = "context"
     # r1 as a list's length: "gate" mixes a register pointer and the quoted span's length
     # through a learned gate; "span" always takes the span's length (list tasks only)
     list_length: str = "gate"
+    # 0: one soft parse, the quoted span in superposition. K > 0 (slots only): K
+    # discrete spans (start, end anchor pairs: the most probable at evaluation, sampled
+    # without replacement in training), each loading exact cells and an exact length;
+    # the machine runs once per span and the final states are mixed by the spans'
+    # renormalised probabilities. A span in superposition contaminates a list program's
+    # comparisons and swaps (docs/RESULTS.md); a mixture of exact runs does not, and its
+    # gradient favours the spans that answer best.
+    span_candidates: int = 0
     trainable_library: bool = False
     alu: str = "table"
     max_steps: int = 2000  # per forward pass; runs still going are read where they stand
@@ -92,6 +102,9 @@ class AugmentConfig:
             raise InputError(f"list_length: expected one of {', '.join(LIST_LENGTHS)}, got {self.list_length!r}")
         if self.cell_values not in CELL_VALUES:
             raise InputError(f"cell_values: expected one of {', '.join(CELL_VALUES)}, got {self.cell_values!r}")
+        if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
+            raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
+                             f"got {self.span_candidates} with {self.parsing}")
         if not 1 <= self.cells <= self.base:
             raise InputError(f"cells: expected 1..{self.base}, got {self.cells}")
 
@@ -138,16 +151,15 @@ def pool(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class PooledParser(nn.Module):
     """The paper's parse: one linear map from the pooled z to every slot's logits."""
 
-    needs_embeddings = False
-
     def __init__(self, dim: int, registers: int, cells: int, n: int) -> None:
         super().__init__()
-        self.slots, self.n = registers + cells, n
+        self.slots, self.cells, self.n = registers + cells, cells, n
         self.proj = nn.Linear(dim, self.slots * n)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                embedded: torch.Tensor | None = None) -> torch.Tensor:
-        return self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
+                own: torch.Tensor | None = None):
+        slots = self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
+        return list(slots[:, :-self.cells].unbind(1)), slots[:, -self.cells:], None
 
 
 class SlotParser(nn.Module):
@@ -158,16 +170,19 @@ class SlotParser(nn.Module):
     * **Memory**: a list argument is a span of tokens. A learned *start* anchor (e.g.
       an opening quote) is found by attention, and cell i copies the value of the token
       i + 1 places after it (0 past the end of the question): its value in context,
-      or its own embedding's (``cell_values``).
+      its own embedding's, or the token itself (``cell_values``).
     * **r1**, the library's list length, may instead take the span's length (distance
       from the start to a learned *end* anchor, minus one), through a learned gate.
+    * With ``candidates`` K > 0 the span is discrete: K (start, end) pairs, each
+      loading exact cells (the tokens strictly between the anchors, then 0) and an
+      exact length, returned with their renormalised probabilities.
     """
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
-                 list_length: str = "gate") -> None:
+                 list_length: str = "gate", candidates: int = 0) -> None:
         super().__init__()
         self.registers, self.cells, self.n = registers, cells, n
-        self.list_length = list_length
+        self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
         self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
@@ -181,14 +196,16 @@ class SlotParser(nn.Module):
         nn.init.normal_(self.key.weight, std=0.02)
         # a cell's value from a token's own embedding (cell_values="embedding")
         self.copy = nn.Linear(dim, n) if cell_values == "embedding" else None
-        self.needs_embeddings = self.copy is not None
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                embedded: torch.Tensor | None = None) -> torch.Tensor:
+                own: torch.Tensor | None = None):
         """``z`` (B, T, d) places the pointers and gives the registers' values. Cells
-        copy a token's value in context, or (``cell_values="embedding"``) from its own
-        input embedding ``embedded`` (B, T, d), so that a cell can only hold a character
-        of the question and the parse cannot do a list program's work."""
+        copy a token's value in context, or its own: ``own`` is the tokens' input
+        embeddings (B, T, d) for ``cell_values="embedding"``, their values one-hot
+        (B, T, n) for ``"token"``. Returns the argument registers (a list of (B', n),
+        kept apart so that a constant one stays free of the others' gradient), the cells
+        (B', cells, n) and, with span candidates, their weights (B, K) with B' = B K,
+        candidate-minor; else None."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
         tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
@@ -196,21 +213,24 @@ class SlotParser(nn.Module):
         q = self.queries[None] + self.query(pooled)[:, None]  # (B, R + 2, d)
         scores = torch.einsum("bsd,btd->bst", q, self.key(tokens)) * self.scale
         p_tok = self.value(tokens).softmax(-1)  # (B, 1 + T, n): each token's value in context
-        if self.copy is None:
+        if self.cell_values == "context":
             p_own = p_tok[:, 1:]
+        elif self.cell_values == "embedding":  # rms-normed: a checkpoint's embeddings are small
+            p_own = self.copy(F.rms_norm(own, own.shape[-1:])).softmax(-1)
         else:
-            own = F.rms_norm(embedded, embedded.shape[-1:])  # a checkpoint's embeddings are small
-            p_own = self.copy(own).softmax(-1)  # (B, T, n): each token's own value
+            p_own = own
         attn = scores[:, :R].masked_fill(~valid[:, None], float("-inf")).softmax(-1)
         registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
-
         anchors = scores[:, R:, 1:].masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
         start, end = anchors[:, 0], anchors[:, 1]  # (B, T) each, over the real tokens
+        gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, 1)
+        if self.candidates:
+            return self._discrete(start, end, p_own, registers, gate)
+
         real = mask.to(z.dtype)
         shifted = torch.stack([F.pad(start, (i + 1, 0))[:, :T] for i in range(self.cells)], 1) * real[:, None]
         cells = torch.einsum("bct,btn->bcn", shifted, p_own)
-        cells = cells + F.one_hot(torch.zeros((), dtype=torch.long, device=z.device), n).to(z) * \
-            (1 - shifted.sum(-1, keepdim=True))  # mass past the question's end reads 0
+        cells = cells + _zero(n, cells) * (1 - shifted.sum(-1, keepdim=True))  # past the question: 0
 
         outer = start[:, :, None] * end[:, None, :]  # P(start = s, end = e)
         K = min(T - 1, n)
@@ -218,19 +238,55 @@ class SlotParser(nn.Module):
             else z.new_zeros(B, 0)
         # P(length = k | the end anchor lies after the start one)
         length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
-        gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else 1.0  # (B, 1)
-        r1 = gate * length + (1 - gate) * registers[:, 0]
-        return torch.cat([r1[:, None], registers[:, 1:], cells], 1)
+        r1 = length if gate is None else gate * length + (1 - gate) * registers[:, 0]
+        return [r1, *registers[:, 1:].unbind(1)], cells, None
+
+    def _discrete(self, start, end, p_own, registers, gate):
+        """K (start, end) pairs with start < end and at most ``cells`` tokens between,
+        drawn from P(start) P(end) without replacement (Gumbel top-k) in training, the
+        K most probable at evaluation."""
+        B, T = start.shape
+        n, C = self.n, self.cells
+        t = torch.arange(T, device=start.device)
+        between = t[None, :] - t[:, None] - 1  # (T, T): tokens strictly between s and e
+        ok = (between >= 0) & (between <= min(C, n - 1))
+        joint = (start[:, :, None] * end[:, None, :] * ok).flatten(1)  # (B, T T)
+        logp = joint.detach().clamp_min(1e-30).log().masked_fill(~ok.flatten(), float("-inf"))
+        if self.training:
+            logp = logp - torch.empty_like(logp).exponential_().log()  # + Gumbel noise
+        K = min(self.candidates, int(ok.sum()))
+        pick = logp.topk(K, -1).indices  # (B, K), most probable first
+        p = joint.gather(1, pick)
+        weights = p / p.sum(-1, keepdim=True).clamp_min(1e-30)
+        s, e = pick // T, pick % T
+        pos = s[..., None] + 1 + torch.arange(C, device=start.device)  # (B, K, C): the cells' tokens
+        cells = p_own[torch.arange(B, device=start.device)[:, None, None], pos.clamp(max=T - 1)]
+        cells = torch.where((pos < e[..., None])[..., None], cells, _zero(n, cells))  # (B, K, C, n)
+        r1 = F.one_hot(e - s - 1, n).to(cells)  # (B, K, n)
+        if gate is not None:
+            r1 = gate[:, None] * r1 + (1 - gate[:, None]) * registers[:, None, 0]
+        others = [r.repeat_interleave(K, 0) for r in registers[:, 1:].unbind(1)]
+        return [r1.flatten(0, 1), *others], cells.flatten(0, 1), weights
+
+
+def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
+    """The value 0, one-hot over n values."""
+    return F.one_hot(torch.zeros((), dtype=torch.long, device=like.device), n).to(like)
 
 
 @dataclass
 class Parse:
     """What the heads chose, as distributions: the selection (B, F), the argument
-    registers (B, 3, n) and the memory cells (B, cells, n)."""
+    registers (B', 3, n) and the memory cells (B', cells, n). With span candidates
+    B' = B K (candidate-minor, most probable first at evaluation) and ``weights`` (B, K)
+    holds their probabilities; otherwise B' = B and ``weights`` is None. ``arguments``,
+    when set, are the registers one by one, which the machine reads instead."""
 
     selection: torch.Tensor
     registers: torch.Tensor
     memory: torch.Tensor
+    weights: torch.Tensor | None = None
+    arguments: list[torch.Tensor] | None = None
 
 
 @dataclass
@@ -256,14 +312,28 @@ class AugmentedLM(nn.Module):
         specs = load_specs()
         self.register_buffer("scalar_output", torch.tensor([bool(specs[f].outputs) for f in config.functions]),
                              persistent=False)  # per function: answers in r0 (else in memory)
+        # the argument registers some function reads; the others are loaded with 0, so no
+        # gradient is traced through the machine for them
+        self.read = [r for r in ARG_REGISTERS if any(r in specs[f].inputs for f in config.functions)]
         self.select = nn.Linear(dim, len(config.functions))
         if config.parsing == "slots":
             self.parser = SlotParser(dim, len(ARG_REGISTERS), config.cells, n, config.cell_values,
-                                     config.list_length)
+                                     config.list_length, config.span_candidates)
         else:
             self.parser = PooledParser(dim, len(ARG_REGISTERS), config.cells, n)
+        if config.parsing == "slots" and config.cell_values == "token":
+            # each token's value (tokenizer.token_values), saved with the weights; set by use_tokenizer
+            self.register_buffer("token_values", torch.zeros(self.backbone.config.vocab_size, dtype=torch.long))
         self.int_head = LogReadout(min_scale=1.0)
         self.str_head = LogReadout(min_scale=1.0)
+
+    def use_tokenizer(self, tokenizer) -> None:
+        """Learn nothing, but know what each token copies into a cell (``cell_values="token"``)."""
+        if hasattr(self, "token_values"):
+            from .tokenizer import token_values
+
+            values = token_values(tokenizer, self.config.base)[:len(self.token_values)]
+            self.token_values = F.pad(values, (0, len(self.token_values) - len(values))).to(self.token_values)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """z: (B, T, d), the hidden states after all but the last layer."""
@@ -272,20 +342,29 @@ class AugmentedLM(nn.Module):
     def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         z = self.encode(input_ids, attention_mask).float()
         pooled = pool(z, attention_mask)
-        embedded = (self.backbone.get_input_embeddings()(input_ids).float()
-                    if self.parser.needs_embeddings else None)  # only embedding-valued cells read them
-        slots = self.parser(z, attention_mask, pooled, embedded)
-        k = len(ARG_REGISTERS)
-        return Parse(self.select(pooled).softmax(-1), slots[:, :k], slots[:, k:])
+        own = None  # what a cell copies from a token itself, when it does not read z
+        if self.config.parsing == "slots" and self.config.cell_values == "embedding":
+            own = self.backbone.get_input_embeddings()(input_ids).float()
+        elif self.config.parsing == "slots" and self.config.cell_values == "token":
+            own = F.one_hot(self.token_values[input_ids], self.config.base).to(z)
+        arguments, cells, weights = self.parser(z, attention_mask, pooled, own)
+        return Parse(self.select(pooled).softmax(-1), torch.stack(arguments, 1), cells, weights, arguments)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> AugmentedOutput:
         parse = self.parse(input_ids, attention_mask)
         B, n, cfg = input_ids.shape[0], self.config.base, self.library.config
-        R = F.one_hot(torch.zeros(B, cfg.registers, dtype=torch.long, device=input_ids.device), n).to(parse.registers)
-        R = torch.cat([R[:, :1], parse.registers, R[:, 1 + len(ARG_REGISTERS):]], 1)
-        out = self.library(parse.selection, R, parse.memory, max_steps=self.config.max_steps)
-        return AugmentedOutput(parse, self.int_head(out.state.R[:, 0]), self.str_head(out.state.M),
-                               out.state.h, out.steps)
+        K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question
+        R = F.one_hot(torch.zeros(B * K, cfg.registers, dtype=torch.long, device=input_ids.device), n).to(parse.registers)
+        arguments = parse.arguments or parse.registers.unbind(1)
+        for r, value in zip(ARG_REGISTERS, arguments):
+            if r in self.read:
+                R = torch.cat([R[:, :r], value[:, None], R[:, r + 1:]], 1)
+        out = self.library(parse.selection.repeat_interleave(K, 0), R, parse.memory, max_steps=self.config.max_steps)
+        M, r0, h, steps = out.state.M, out.state.R[:, 0], out.state.h, out.steps
+        if parse.weights is not None:  # mix the candidate spans' runs by their probabilities
+            mix = lambda t: torch.einsum("bk,bk...->b...", parse.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
+            M, r0, h, steps = mix(M), mix(r0), mix(h), steps.reshape(B, K, -1).amax(1)
+        return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps)
 
     def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
         return answer_loss(out, targets)

@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lm_commands(sub) -> None:
-    from .augment import CELL_VALUES, PARSINGS
+    from .augment import CELL_VALUES, LIST_LENGTHS, PARSINGS
     from .tokenizer import TOKENIZER_KINDS
 
     p = sub.add_parser("train", help="train a LLaMA augmented with the library",
@@ -230,6 +230,12 @@ def _lm_commands(sub) -> None:
     p.add_argument("--parsing", choices=PARSINGS, default="slots")
     p.add_argument("--cell-values", choices=CELL_VALUES, default="context",
                    help="slots: a copied token's value from its context or its own embedding")
+    p.add_argument("--list-length", choices=LIST_LENGTHS, default="gate",
+                   help="slots: r1 through a gate between a register pointer and the quoted span's "
+                   "length, or always the span's length")
+    p.add_argument("--span-candidates", type=_int_at_least(0), default=0, metavar="K",
+                   help="slots: K discrete quoted spans (cells and length exact), one machine run each, "
+                   "mixed by their probabilities (0: one soft span)")
     p.add_argument("--trainable-library", action="store_true")
     p.add_argument("--alu", default="table")
     p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
@@ -282,8 +288,8 @@ def _cmd_train(args) -> int:
     backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
                               kv_heads=args.kv_heads, layers=args.layers, embedding_std=args.embedding_std)
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, parsing=args.parsing,
-                          cell_values=args.cell_values,
-                          trainable_library=args.trainable_library, alu=args.alu,
+                          cell_values=args.cell_values, list_length=args.list_length,
+                          span_candidates=args.span_candidates, trainable_library=args.trainable_library, alu=args.alu,
                           max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,

@@ -165,3 +165,17 @@ def encode(tokenizer: PreTrainedTokenizerFast, texts: list[str],
         ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
         mask[i, :len(r)] = 1
     return ids, mask
+
+
+def token_values(tokenizer: PreTrainedTokenizerFast, base: int) -> torch.Tensor:
+    """(vocab,) long: the value a memory cell holds when it copies each token: the
+    character's code for a token that decodes to one character of code 1..base-1, and 0
+    (no value) for any other token: specials, and the multi-character pieces a BPE cuts
+    a string into (the paper's Table 2 difficulty)."""
+    values = torch.zeros(len(tokenizer), dtype=torch.long)
+    specials = set(tokenizer.all_special_ids)
+    for i in range(len(tokenizer)):
+        text = "" if i in specials else tokenizer.decode([i])
+        if len(text) == 1 and 0 < ord(text) < base:
+            values[i] = ord(text)
+    return values

@@ -240,7 +240,10 @@ def build(cfg: TrainConfig, run_dir: Path, train_examples: Sequence[Example]):
     else:
         tokenizer = build_tokenizer(cfg.tokenizer, [e.question for e in train_examples], cfg.bpe_vocab)
     cfg.model.backbone.vocab_size = len(tokenizer)
-    return tokenizer, ARCHITECTURES[cfg.architecture](cfg.model)
+    model = ARCHITECTURES[cfg.architecture](cfg.model)
+    if hasattr(model, "use_tokenizer"):
+        model.use_tokenizer(tokenizer)
+    return tokenizer, model
 
 
 def param_groups(model: AugmentedLM, backbone_lr_scale: float) -> list[dict]:
@@ -328,6 +331,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
     metrics: dict = {}
     for epoch in range(state["epoch"], cfg.epochs):
         started, losses = time.perf_counter(), []
+        torch.manual_seed(cfg.seed * 100_003 + epoch + 1)  # sampled r1 candidates: a resume replays them
         order = epoch_order(len(train_set), cfg.seed, epoch).tolist()
         batches = range(0, len(order), cfg.batch_size)
         if progress and rank == 0:

@@ -1,0 +1,140 @@
+"""Discrete quoted spans (``AugmentConfig.span_candidates``): cells that copy the tokens
+themselves (``cell_values="token"``), K exact (start, end) parses, one machine run each,
+mixed by their probabilities."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from neurocompiler.augment import (AugmentConfig, AugmentedLM, BackboneConfig, Parse, SlotParser,
+                                   answer_targets, decode_answers)
+from neurocompiler.errors import InputError
+from neurocompiler.library.reference import REFERENCES
+from neurocompiler.tokenizer import SPECIALS, build_tokenizer, encode, token_values
+
+N = 128
+
+
+def test_token_values_are_character_codes_and_multichar_tokens_have_none():
+    char = build_tokenizer("char")
+    values = token_values(char, N)
+    for ch in "az\"? 09":
+        assert values[char.convert_tokens_to_ids(ch)] == ord(ch)
+    assert all(values[char.convert_tokens_to_ids(s)] == 0 for s in SPECIALS)
+    assert token_values(char, 64)[char.convert_tokens_to_ids("a")] == 0  # 97 has no value below base 64
+    bpe = build_tokenizer("bpe", [f'Sort the string "{w}"' for w in ("abab", "cdcd", "abcd") * 50], 300)
+    values = token_values(bpe, N)
+    for i in range(len(bpe)):
+        text = bpe.decode([i])
+        single = len(text) == 1 and 0 < ord(text) < N and i not in bpe.all_special_ids
+        assert values[i] == (ord(text) if single else 0), repr(text)
+    assert any(len(bpe.decode([i])) > 1 for i in range(len(bpe)))  # it has multi-character pieces
+
+
+def discrete(start, end, values, K=3, C=4, training=False):
+    """The parser's K discrete spans from given anchor distributions and token values."""
+    parser = SlotParser(dim=8, registers=3, cells=C, n=N, cell_values="token", list_length="span", candidates=K)
+    parser.train(training)
+    registers = torch.full((start.shape[0], 3, N), 1.0 / N, dtype=start.dtype)
+    own = F.one_hot(values, N).to(start)
+    return parser._discrete(start, end, own, registers, None)
+
+
+def test_each_span_loads_the_tokens_between_its_anchors_and_their_count():
+    values = torch.tensor([[0, 34, 100, 99, 98, 34, 0]])  # <s> " d c b " <pad-ish>
+    start = torch.tensor([[0.02, 0.9, 0.02, 0.02, 0.02, 0.01, 0.01]])
+    end = torch.tensor([[0.01, 0.01, 0.02, 0.06, 0.03, 0.8, 0.07]])
+    arguments, cells, weights = discrete(start, end, values)
+    r1 = arguments[0].argmax(-1).tolist()
+    got = [cells[k].argmax(-1).tolist() for k in range(3)]
+    # the most probable pairs: (1, 5), (1, 6) then (1, 3); at most C = 4 tokens between
+    assert r1 == [3, 4, 1]
+    assert got == [[100, 99, 98, 0], [100, 99, 98, 34], [100, 0, 0, 0]]
+    joint = torch.tensor([0.9 * 0.8, 0.9 * 0.07, 0.9 * 0.06])
+    assert torch.allclose(weights[0], joint / joint.sum())
+    assert torch.equal(cells, F.one_hot(cells.argmax(-1), N).float())  # exact cells
+    assert not cells.requires_grad
+
+
+def test_sampled_spans_are_distinct_and_valid_and_vary():
+    torch.manual_seed(0)
+    T, C = 9, 4
+    start = torch.randn(2, T).softmax(-1)
+    end = torch.randn(2, T).softmax(-1)
+    values = torch.arange(97, 97 + 2 * T).view(2, T)  # distinct: distinct spans load distinct cells
+    seen = set()
+    for _ in range(20):
+        arguments, cells, weights = discrete(start, end, values, K=5, C=C, training=True)
+        lengths = arguments[0].argmax(-1).view(2, 5)
+        assert ((lengths >= 0) & (lengths <= C)).all()
+        assert torch.allclose(weights.sum(-1), torch.ones(2))
+        rows = [tuple(map(tuple, cells.view(2, 5, C, N)[b].argmax(-1).tolist())) for b in range(2)]
+        seen.add(rows[0])
+        for b in range(2):  # a draw without replacement: distinct pairs (all empty ones look alike)
+            empty = lengths[b].eq(0).sum().item()
+            assert len({c for n, c in zip(lengths[b].tolist(), rows[b]) if n}) + empty == 5
+    assert len(seen) > 1
+
+
+def test_span_weights_gradcheck():
+    torch.manual_seed(0)
+    values = torch.randint(97, 123, (2, 7))
+
+    def weights(s_logits, e_logits):
+        return discrete(s_logits.softmax(-1), e_logits.softmax(-1), values, K=4)[2]
+
+    s = torch.randn(2, 7, dtype=torch.float64, requires_grad=True)
+    e = torch.randn(2, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(weights, (s, e))
+
+
+def test_the_answer_mixes_exact_runs_of_each_span():
+    """With a hand-made parse of 2 candidates per question, the string answer's
+    distribution is the weighted mixture of the two exact reversals."""
+    cfg = AugmentConfig(base=N, cells=5, functions=("reverse",), cell_values="token", list_length="span",
+                        span_candidates=2, max_steps=200,
+                        backbone=BackboneConfig(vocab_size=40, dim=16, heads=2, kv_heads=1, layers=2))
+    m = AugmentedLM(cfg)
+    strings = [("abc", "ab"), ("dcba", "dcb")]  # per question: two candidate spans
+    mem = torch.stack([F.one_hot(torch.tensor([ord(ch) for ch in s] + [0] * (5 - len(s))), N).float()
+                       for pair in strings for s in pair])
+    regs = torch.stack([F.one_hot(torch.tensor([len(s), 0, 0]), N).float() for pair in strings for s in pair])
+    w = torch.tensor([[0.7, 0.3], [0.4, 0.6]])
+    m.parse = lambda ids, mask: Parse(torch.ones(2, 1), regs, mem, w)
+    out = m(torch.zeros(2, 2, dtype=torch.long), torch.ones(2, 2, dtype=torch.long))
+    p = out.str_logits.div(m.str_head.scale).exp()
+    for b, pair in enumerate(strings):
+        want = torch.zeros(5, N)
+        for k, s in enumerate(pair):
+            reg = {1: len(s)}
+            _, mem_out = REFERENCES["reverse"](reg, [ord(ch) for ch in s] + [0] * (5 - len(s)), N)
+            want += w[b, k] * F.one_hot(torch.tensor(mem_out[:5]), N).float()
+        assert torch.allclose(p[b], want, atol=1e-5)
+    assert decode_answers(m, out) == ["cba", "bcd"]
+
+
+def test_model_with_spans_traces_no_gradient_through_the_machine_but_trains_the_anchors():
+    tok = build_tokenizer("char")
+    cfg = AugmentConfig(base=N, cells=6, functions=("reverse",), cell_values="token", list_length="span",
+                        span_candidates=3, max_steps=200,
+                        backbone=BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2))
+    torch.manual_seed(0)
+    m = AugmentedLM(cfg)
+    m.use_tokenizer(tok)
+    assert m.token_values[tok.convert_tokens_to_ids("q")] == ord("q")
+    ids, mask = encode(tok, ['Reverse "abc"', 'Reverse the string "wxyz"'])
+    out = m(ids, mask)
+    assert not out.parse.memory.requires_grad and not out.parse.arguments[0].requires_grad
+    m.loss(out, answer_targets(["cba", "zyxw"], N, 6)).backward()
+    assert m.parser.queries.grad.abs().sum() > 0 and m.parser.key.weight.grad.abs().sum() > 0
+    # what each candidate holds is a piece of the question: its characters, then 0
+    for k, cells in enumerate(out.parse.memory.argmax(-1).tolist()):
+        text = "".join(map(chr, cells)).split("\0")[0]
+        assert text in ['Reverse "abc"', 'Reverse the string "wxyz"'][k // 3]
+
+
+def test_span_candidates_need_slots():
+    with pytest.raises(InputError, match="span_candidates"):
+        AugmentConfig(parsing="pooled", span_candidates=2)
+    with pytest.raises(InputError, match="span_candidates"):
+        AugmentConfig(span_candidates=-1)
