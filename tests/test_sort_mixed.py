@@ -22,13 +22,15 @@ def rows(path):
 
 def test_sort_command_scores_every_model_per_length_and_out_of_distribution(tmp_path, capsys):
     code = main(["experiment", "sort", "--lengths", "2,3", "--ood-length", "4", "--examples", "60",
-                 "--ood-examples", "12", *TINY, "--out", str(tmp_path)])
+                 "--ood-examples", "12", "--parsings", "spans,slots,pooled", "--seeds", "0", *TINY,
+                 "--out", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
     assert "paper (LLaMA 3.2 1B)" in out and "len4" in out
     runs = rows(tmp_path / "runs.csv")
     assert sorted((r["tokenizer"], r["parsing"]) for r in runs) == [
-        ("bpe", "pooled"), ("bpe", "slots"), ("char", "pooled"), ("char", "slots")]
+        ("bpe", "pooled"), ("bpe", "slots"), ("bpe", "spans"),
+        ("char", "pooled"), ("char", "slots"), ("char", "spans")]
     for r in runs:
         assert all(0 <= float(r[k]) <= 1 for k in ("len2", "len3", "len4"))
     assert (tmp_path / "sort.png").stat().st_size > 0
@@ -38,7 +40,8 @@ def test_sort_command_scores_every_model_per_length_and_out_of_distribution(tmp_
 
 def test_accuracy_by_length_partitions_the_overall_accuracy(tmp_path):
     main(["experiment", "sort", "--lengths", "2,3", "--examples", "60", "--tokenizers", "char",
-          "--parsings", "slots", "--ood-length", "4", "--ood-examples", "4", *TINY, "--out", str(tmp_path)])
+          "--parsings", "slots", "--seeds", "0", "--ood-length", "4", "--ood-examples", "4", *TINY,
+          "--out", str(tmp_path)])
     run = tmp_path / "char-slots-seed0"
     test = load_jsonl(run / "data" / "test.jsonl")
     by = accuracy_by_length(run, test)

@@ -42,6 +42,14 @@ PARSINGS = ("slots", "pooled")
 CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
 LIST_LENGTHS = ("gate", "span")  # where r1 comes from when it is a list's length
 IGNORE = -100  # target of an unsupervised answer position
+# Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
+# are one soft parse; "spans" copies a quoted string's tokens into exact cells and runs
+# the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md: sorting).
+PARSES = {
+    "slots": {"parsing": "slots"},
+    "pooled": {"parsing": "pooled"},
+    "spans": {"parsing": "slots", "cell_values": "token", "list_length": "span", "span_candidates": 4},
+}
 
 
 @dataclass

@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lm_commands(sub) -> None:
-    from .augment import CELL_VALUES, LIST_LENGTHS, PARSINGS
+    from .augment import CELL_VALUES, LIST_LENGTHS, PARSES, PARSINGS
     from .tokenizer import TOKENIZER_KINDS
 
     p = sub.add_parser("train", help="train a LLaMA augmented with the library",
@@ -227,13 +227,16 @@ def _lm_commands(sub) -> None:
     p.add_argument("--architecture", choices=("augmented", "direct", "autoregressive"), default="augmented",
                    help="a baseline without the computer: direct (heads straight on z) or "
                    "autoregressive (writes the answer)")
-    p.add_argument("--parsing", choices=PARSINGS, default="slots")
-    p.add_argument("--cell-values", choices=CELL_VALUES, default="context",
-                   help="slots: a copied token's value from its context or its own embedding")
-    p.add_argument("--list-length", choices=LIST_LENGTHS, default="gate",
+    p.add_argument("--parse", choices=tuple(PARSES), help="a named parse: slots (soft pointers), pooled "
+                   "(the paper's) or spans (exact copies of a quoted string, K discrete spans); default: the "
+                   "task's (spans for sort and reverse, else slots). The four flags below override its parts")
+    p.add_argument("--parsing", choices=PARSINGS)
+    p.add_argument("--cell-values", choices=CELL_VALUES,
+                   help="slots: a copied token's value from its context, its own embedding, or the token itself")
+    p.add_argument("--list-length", choices=LIST_LENGTHS,
                    help="slots: r1 through a gate between a register pointer and the quoted span's "
                    "length, or always the span's length")
-    p.add_argument("--span-candidates", type=_int_at_least(0), default=0, metavar="K",
+    p.add_argument("--span-candidates", type=_int_at_least(0), metavar="K",
                    help="slots: K discrete quoted spans (cells and length exact), one machine run each, "
                    "mixed by their probabilities (0: one soft span)")
     p.add_argument("--trainable-library", action="store_true")
@@ -269,7 +272,7 @@ def _lm_commands(sub) -> None:
 
 
 def _cmd_train(args) -> int:
-    from .augment import AugmentConfig, BackboneConfig
+    from .augment import PARSES, AugmentConfig, BackboneConfig
     from .tasks import TASKS
     from .train import TrainConfig, train
 
@@ -287,9 +290,12 @@ def _cmd_train(args) -> int:
         functions = tuple(load_specs())
     backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
                               kv_heads=args.kv_heads, layers=args.layers, embedding_std=args.embedding_std)
-    model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, parsing=args.parsing,
-                          cell_values=args.cell_values, list_length=args.list_length,
-                          span_candidates=args.span_candidates, trainable_library=args.trainable_library, alu=args.alu,
+    parse = dict(PARSES[args.parse or (TASKS[args.task].parse if args.task in TASKS else "slots")])
+    for name in ("parsing", "cell_values", "list_length", "span_candidates"):
+        if getattr(args, name) is not None:
+            parse[name] = getattr(args, name)
+    model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, **parse,
+                          trainable_library=args.trainable_library, alu=args.alu,
                           max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,

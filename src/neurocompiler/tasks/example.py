@@ -35,14 +35,16 @@ class Generator(Protocol):
 @dataclass(frozen=True)
 class TaskSpec:
     """A registered task: its generator, the library functions its examples use, the
-    kind of answer (``"mixed"`` for a mixture of kinds) and its default options (every
-    option the task accepts; ``None`` means "the sub-task's own default")."""
+    kind of answer (``"mixed"`` for a mixture of kinds), its default options (every
+    option the task accepts; ``None`` means "the sub-task's own default") and the parse
+    a model of it uses by default (a name in ``augment.PARSES``)."""
 
     name: str
     generator: Generator
     functions: tuple[str, ...]
     answer_kind: AnswerKind
     defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
+    parse: str = "slots"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))

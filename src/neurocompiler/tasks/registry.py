@@ -17,9 +17,9 @@ _STRING_OPTIONS = {"lengths": LENGTHS, "alphabet": ALPHABET}
 _BASIC = (
     TaskSpec("arithmetic", arithmetic, OPS, "int", {"ops": OPS}),
     TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}),
-    TaskSpec("sort", sort_string, ("insertion_sort",), "str", _STRING_OPTIONS),
+    TaskSpec("sort", sort_string, ("insertion_sort",), "str", _STRING_OPTIONS, parse="spans"),
     TaskSpec("count", count_letters, ("count",), "int", _STRING_OPTIONS),
-    TaskSpec("reverse", reverse_string, ("reverse",), "str", _STRING_OPTIONS),
+    TaskSpec("reverse", reverse_string, ("reverse",), "str", _STRING_OPTIONS, parse="spans"),
 )
 MIXABLE = tuple(spec.name for spec in _BASIC)
 _SHARED = tuple(dict.fromkeys(key for spec in _BASIC for key in spec.defaults))
