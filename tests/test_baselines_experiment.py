@@ -2,6 +2,7 @@
 is evaluated in distribution and, where the task has one, out of distribution."""
 
 import csv
+import json
 
 from neurocompiler.cli import main
 from neurocompiler.experiments.baselines import MODELS, SETUPS
@@ -28,6 +29,11 @@ def test_every_model_trains_and_is_scored_in_and_out_of_distribution(tmp_path, c
     ood = load_jsonl(tmp_path / "reverse-direct-seed0" / "data" / "ood.jsonl")
     assert len(ood) == 8 and {len(e.answer) for e in ood} == set(SETUPS["reverse"].ood["lengths"])
     assert (tmp_path / "baselines.png").stat().st_size > 0
+    # "augmented" is the task's own parse: exact spans for reversal, soft slots for arithmetic
+    parse = {t: json.loads((tmp_path / f"{t}-augmented-seed0" / "config.json").read_text())["model"]
+             for t in ("arithmetic", "reverse")}
+    assert parse["reverse"]["span_candidates"] == 4 and parse["reverse"]["cell_values"] == "token"
+    assert parse["arithmetic"]["span_candidates"] == 0 and parse["arithmetic"]["cell_values"] == "context"
 
 
 def test_unknown_models_and_tasks_are_one_line_errors(capsys):

@@ -45,9 +45,10 @@ IGNORE = -100  # target of an unsupervised answer position
 # Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
 # are one soft parse; "spans" copies a quoted string's tokens into exact cells and runs
 # the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md: sorting).
+_SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0}
 PARSES = {
-    "slots": {"parsing": "slots"},
-    "pooled": {"parsing": "pooled"},
+    "slots": {"parsing": "slots", **_SOFT},
+    "pooled": {"parsing": "pooled", **_SOFT},
     "spans": {"parsing": "slots", "cell_values": "token", "list_length": "span", "span_candidates": 4},
 }
 

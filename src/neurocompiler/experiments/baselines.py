@@ -8,15 +8,18 @@ longer strings than any seen in training, or deeper Fibonacci recursions.
 
 Models (``--models``):
 
-* ``augmented``: the backbone, selection and parsing heads, and the library (§3.4);
+* ``augmented``: the backbone, selection and parsing heads, and the library (§3.4),
+  with the task's parse (``TaskSpec.parse``: ``spans`` for sort and reverse, else
+  ``slots``);
 * ``direct``: the same backbone with heads straight on the pooled z, no computer
   (:class:`neurocompiler.baselines.DirectLM`);
 * ``autoregressive``: the same sizes as a decoder that writes the answer, no computer
   (:class:`neurocompiler.baselines.CausalLM`);
-* ablations of ``augmented``: ``embedding-cells`` (cells copy a token's own embedding,
-  so the parse cannot do a list program's work itself), ``span-length`` (that, and r1
-  always the quoted span's length, for list tasks), ``pooled`` (the paper's parse,
-  linear heads on the pooled z), ``trainable-library`` (the compiled library adapts),
+* ablations of ``augmented``: the named parses ``slots`` (soft pointers, cells valued
+  in context), ``spans`` and ``pooled`` (the paper's parse, linear heads on the pooled
+  z); ``embedding-cells`` (soft pointers whose cells copy a token's own embedding, so
+  the parse cannot do a list program's work itself), ``span-length`` (that, and r1
+  always the quoted span's length), ``trainable-library`` (the compiled library adapts),
   ``circuit-alu`` (the circuit ALU instead of lookup tables), ``full-library``
   (selection over the whole library, not just the task's functions), ``char-tokens``
   and ``bpe-tokens`` (the other tokenizer).
@@ -31,9 +34,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass, field
 
-from ..augment import AugmentConfig, BackboneConfig
+from ..augment import PARSES, AugmentConfig, BackboneConfig
 from ..library import load_specs
-from ..tasks import generate, load_jsonl, save_jsonl
+from ..tasks import TASKS, generate, load_jsonl, save_jsonl
 from ..train import TrainConfig, evaluate, load_run, train
 from .common import format_table, ints, mean_std, names, results_dir, write_csv
 
@@ -42,7 +45,8 @@ from .common import format_table, ints, mean_std, names, results_dir, write_csv
 class Setup:
     """How one task is trained, and tested out of distribution (``ood``: the task
     options of the OOD set; None: no OOD set). ``max_steps`` covers the longest OOD
-    input (reverse 12: 66 machine steps, count 12: 90, fib depth 8: 64)."""
+    input (reverse 12: 66 machine steps, count 12: 90, fib depth 8: 64, sort 16: about
+    1,540)."""
 
     functions: tuple[str, ...]
     options: dict = field(default_factory=dict)
@@ -60,7 +64,7 @@ SETUPS = {
     "reverse": Setup(("reverse",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="char",
                      max_steps=100),
     "sort": Setup(("insertion_sort",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17,
-                  tokenizer="char", max_steps=1000),
+                  tokenizer="char", max_steps=2000),
 }
 @dataclass(frozen=True)
 class Variant:
@@ -78,9 +82,11 @@ MODELS = {
     "direct": Variant("direct"),
     "autoregressive": Variant("autoregressive"),
     # ablations of the augmented model
-    "embedding-cells": Variant(overrides={"cell_values": "embedding"}),
-    "span-length": Variant(overrides={"cell_values": "embedding", "list_length": "span"}),
-    "pooled": Variant(overrides={"parsing": "pooled"}),
+    "slots": Variant(overrides=PARSES["slots"]),
+    "spans": Variant(overrides=PARSES["spans"]),
+    "pooled": Variant(overrides=PARSES["pooled"]),
+    "embedding-cells": Variant(overrides={**PARSES["slots"], "cell_values": "embedding"}),
+    "span-length": Variant(overrides={**PARSES["slots"], "cell_values": "embedding", "list_length": "span"}),
     "trainable-library": Variant(overrides={"trainable_library": True}),
     "circuit-alu": Variant(overrides={"alu": "circuit"}),
     "full-library": Variant(overrides={"functions": "all"}),
@@ -115,7 +121,7 @@ def run(cfg: BaselinesConfig) -> dict:
         setup = SETUPS[task]
         for model_name in cfg.models:
             variant = MODELS[model_name]
-            options = {"functions": setup.functions, **variant.overrides}
+            options = {"functions": setup.functions, **PARSES[TASKS[task].parse], **variant.overrides}
             if options["functions"] == "all":
                 options["functions"] = tuple(load_specs())
             for seed in cfg.seeds:
