@@ -124,11 +124,11 @@ def test_natural_language_arithmetic_is_learned_from_answers_with_the_default_re
 
 
 def test_the_backbone_learns_at_a_fraction_of_the_heads_rate(tmp_path):
-    from neurocompiler.train import build, param_groups
+    from neurocompiler.train import build
 
     cfg = tiny(tmp_path / "run")
     _, model = build(cfg, tmp_path / "run", [])
-    backbone, heads = param_groups(model, 0.1)
+    backbone, heads = model.param_groups(0.1)
     assert backbone["lr_scale"] == 0.1 and heads["lr_scale"] == 1.0
     every = {id(p) for p in model.parameters() if p.requires_grad}
     assert {id(p) for p in backbone["params"]} == {id(p) for p in model.backbone.parameters()}

@@ -307,7 +307,76 @@ class AugmentedOutput:
     steps: torch.Tensor  # (B, F)
 
 
-class AugmentedLM(nn.Module):
+@dataclass
+class Batch:
+    """Questions as tokens and their answers as targets (what ``loss`` compares with)."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    targets: torch.Tensor
+    examples: Sequence
+
+    def to(self, device: torch.device) -> "Batch":
+        return Batch(self.input_ids.to(device), self.attention_mask.to(device), self.targets.to(device),
+                     self.examples)
+
+
+@dataclass
+class Prediction:
+    """Answers to a list of questions, each with the model's confidence in it and the
+    library function it selected ("" for a model without a library)."""
+
+    answers: list
+    confidence: list[float]
+    chosen: list[str]
+
+
+class Answerer(nn.Module):
+    """What training, evaluation and ``ask`` need from a model, so that they treat the
+    augmented model and the baselines alike. A subclass has ``config``
+    (:class:`AugmentConfig`), ``backbone``, ``forward(input_ids, attention_mask)`` and
+    ``loss(out, targets)``; these defaults fit models that answer through heads
+    (``int_logits``, ``str_logits``, ``answer_is_int``)."""
+
+    def make_batch(self, tokenizer, examples: Sequence) -> Batch:
+        from .tokenizer import encode
+
+        ids, mask = encode(tokenizer, [e.question for e in examples])
+        return Batch(ids, mask, answer_targets([e.answer for e in examples], self.config.base, self.config.cells),
+                     examples)
+
+    def chosen(self, out) -> list[str]:
+        """The library function each answer came from; a model without one selects nothing."""
+        return [""] * len(out.int_logits)
+
+    @torch.no_grad()
+    def predict(self, tokenizer, questions: list[str]) -> Prediction:
+        from .tokenizer import encode
+
+        ids, mask = encode(tokenizer, questions)
+        device = next(self.parameters()).device
+        out = self(ids.to(device), mask.to(device))
+        return Prediction(decode_answers(self, out), answer_confidence(self, out).tolist(), self.chosen(out))
+
+    @torch.no_grad()
+    def explain(self, tokenizer, question: str) -> dict:
+        """One question's answer and confidence, and what the model did to find it."""
+        p = self.predict(tokenizer, [question])
+        return {"question": question, "answer": p.answers[0], "confidence": p.confidence[0]}
+
+    def param_groups(self, backbone_lr_scale: float) -> list[dict]:
+        """AdamW groups: the backbone at ``lr * backbone_lr_scale``, the heads (and a
+        trainable library) at ``lr``. Training the backbone as fast as the heads lets the
+        answer-marginal gradient collapse its token representations before the parse is
+        found; at a tenth of the heads' rate the §4.2 task escapes that in a few hundred
+        steps."""
+        backbone = [p for p in self.backbone.parameters() if p.requires_grad]
+        mine = {id(p) for p in backbone}
+        heads = [p for p in self.parameters() if p.requires_grad and id(p) not in mine]
+        return [{"params": backbone, "lr_scale": backbone_lr_scale}, {"params": heads, "lr_scale": 1.0}]
+
+
+class AugmentedLM(Answerer):
     """Backbone + selection and parsing heads + the library + the answer head."""
 
     def __init__(self, config: AugmentConfig, backbone: nn.Module | None = None) -> None:
@@ -377,6 +446,28 @@ class AugmentedLM(nn.Module):
 
     def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
         return answer_loss(out, targets)
+
+    def chosen(self, out: AugmentedOutput) -> list[str]:
+        return [self.config.functions[j] for j in out.parse.selection.argmax(-1).tolist()]
+
+    @torch.no_grad()
+    def explain(self, tokenizer, question: str) -> dict:
+        """The answer and confidence, the selected program and its probability, the
+        parsed inputs (the most probable span's, with span candidates) and P(halted)."""
+        from .tokenizer import encode
+
+        ids, mask = encode(tokenizer, [question])
+        device = next(self.parameters()).device
+        out = self(ids.to(device), mask.to(device))
+        sel = out.parse.selection[0]
+        cells = out.parse.memory[0].argmax(-1).tolist()
+        cells = cells[:cells.index(0)] if 0 in cells else cells
+        registers = out.parse.registers[0].argmax(-1).tolist()
+        return {"question": question, "answer": decode_answers(self, out)[0],
+                "confidence": float(answer_confidence(self, out)[0]),
+                "program": self.config.functions[int(sel.argmax())], "p_program": float(sel.max()),
+                "registers": {f"r{r}": int(v) for r, v in zip(ARG_REGISTERS, registers)},
+                "memory": cells, "p_halted": float(out.p_halted[0])}
 
     def answer_is_int(self, out: AugmentedOutput) -> torch.Tensor:
         """(B,) whether the most probable function answers with r0 (else with memory)."""

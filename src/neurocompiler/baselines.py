@@ -11,10 +11,10 @@
   sizes (all its layers) reads "question =" and is trained to write the answer's text
   and then an end token (the tokenizer's pad); it answers by greedy decoding.
 
-Both have the augmented model's interface, so training, evaluation, checkpoints and
-``ask`` treat all three alike: ``forward(input_ids, attention_mask)``, ``loss(out,
-targets)``; :class:`DirectLM` decodes like the augmented model (``answer_is_int``),
-:class:`CausalLM` brings its own ``make_batch`` and ``generate_answers``.
+All three are :class:`~neurocompiler.augment.Answerer` models, so training, evaluation,
+checkpoints and ``ask`` treat them alike. :class:`DirectLM` decodes like the augmented
+model (``answer_is_int``); :class:`CausalLM` brings its own ``make_batch`` (question and
+answer tokens), ``predict`` (greedy decoding) and ``param_groups`` (no heads).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import IGNORE, AugmentConfig, answer_loss, build_backbone, llama_config, pool
+from .augment import (IGNORE, Answerer, AugmentConfig, Batch, Prediction, answer_loss, build_backbone,
+                      llama_config, pool)
 from .errors import InputError
 from .tokenizer import pad_id
 
@@ -37,7 +38,7 @@ class DirectOutput:
     kind_logits: torch.Tensor  # (B, 2): integer answer, string answer
 
 
-class DirectLM(nn.Module):
+class DirectLM(Answerer):
     """Backbone + answer heads on the pooled z; no selection, no parse, no machine."""
 
     def __init__(self, config: AugmentConfig, backbone: nn.Module | None = None) -> None:
@@ -64,26 +65,11 @@ class DirectLM(nn.Module):
         return out.kind_logits.argmax(-1) == 0
 
 
-@dataclass
-class TokenBatch:
-    """Question-and-answer token rows for :class:`CausalLM`: ``targets`` holds the next
-    token to predict at each position, :data:`IGNORE` outside the answer."""
-
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    targets: torch.Tensor
-    examples: list
-
-    def to(self, device: torch.device) -> "TokenBatch":
-        return TokenBatch(self.input_ids.to(device), self.attention_mask.to(device), self.targets.to(device),
-                          self.examples)
-
-
 def _prompt(question: str) -> str:
     return question + " ="
 
 
-class CausalLM(nn.Module):
+class CausalLM(Answerer):
     """A decoder that writes the answer: no heads, no computer."""
 
     def __init__(self, config: AugmentConfig, backbone: nn.Module | None = None) -> None:
@@ -99,8 +85,10 @@ class CausalLM(nn.Module):
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE)
 
-    def make_batch(self, tokenizer, examples) -> TokenBatch:
-        """Rows ``bos, question " =", " " answer, end``, right-padded; the end is the pad id."""
+    def make_batch(self, tokenizer, examples) -> Batch:
+        """Rows ``bos, question " =", " " answer, end``, right-padded; the end is the pad
+        id. ``targets`` holds the next token to predict at each position, :data:`IGNORE`
+        outside the answer."""
         end = pad_id(tokenizer)
         rows, starts = [], []
         for e in examples:
@@ -117,10 +105,14 @@ class CausalLM(nn.Module):
             ids[i, :len(r)] = torch.tensor(r)
             mask[i, :len(r)] = 1
             targets[i, s - 1:len(r) - 1] = torch.tensor(r[s:])  # position t predicts token t + 1
-        return TokenBatch(ids, mask, targets, list(examples))
+        return Batch(ids, mask, targets, list(examples))
+
+    def param_groups(self, backbone_lr_scale: float) -> list[dict]:
+        """No heads: the decoder is the whole model, at the full rate."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr_scale": 1.0}]
 
     @torch.no_grad()
-    def generate_answers(self, tokenizer, questions: list[str], max_new: int = 24) -> tuple[list, list[float]]:
+    def predict(self, tokenizer, questions: list[str], max_new: int = 24) -> Prediction:
         """Greedy answers (an ``int`` when the text is a number, else the text) and, per
         answer, the least probability among its tokens."""
         end, device = pad_id(tokenizer), next(self.parameters()).device
@@ -149,7 +141,7 @@ class CausalLM(nn.Module):
             ids = torch.cat([ids, nxt[:, None]], 1)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
         texts = [tokenizer.decode(o).strip() for o in out]
-        return [int(t) if t.isdigit() else t for t in texts], least.tolist()
+        return Prediction([int(t) if t.isdigit() else t for t in texts], least.tolist(), [""] * len(texts))
 
 
 def build_causal_lm(config: AugmentConfig) -> nn.Module:

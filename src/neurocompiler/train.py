@@ -37,12 +37,11 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .augment import (AugmentConfig, AugmentedLM, BackboneConfig, answer_confidence,
-                      answer_targets, decode_answers)
+from .augment import Answerer, AugmentConfig, AugmentedLM, BackboneConfig
 from .baselines import CausalLM, DirectLM
 from .errors import InputError, NeurocompilerError
 from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
-from .tokenizer import build_tokenizer, encode, load_tokenizer, save_tokenizer
+from .tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
 
 
 ARCHITECTURES = {"augmented": AugmentedLM, "direct": DirectLM, "autoregressive": CausalLM}
@@ -159,24 +158,6 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-@dataclass
-class Batch:
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    targets: torch.Tensor
-    examples: Sequence[Example]
-
-    def to(self, device: torch.device) -> "Batch":
-        return Batch(self.input_ids.to(device), self.attention_mask.to(device), self.targets.to(device),
-                     self.examples)
-
-
-def make_batch(tokenizer, examples: Sequence[Example], model_cfg: AugmentConfig) -> Batch:
-    ids, mask = encode(tokenizer, [e.question for e in examples])
-    return Batch(ids, mask, answer_targets([e.answer for e in examples], model_cfg.base, model_cfg.cells),
-                 examples)
-
-
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
 
@@ -194,7 +175,7 @@ class Evaluation:
 
 
 @torch.no_grad()
-def evaluate(model: AugmentedLM, tokenizer, examples: Sequence[Example], batch_size: int = 128,
+def evaluate(model: Answerer, tokenizer, examples: Sequence[Example], batch_size: int = 128,
              device: torch.device | None = None) -> Evaluation:
     model.eval()
     device = device or next(model.parameters()).device
@@ -202,20 +183,10 @@ def evaluate(model: AugmentedLM, tokenizer, examples: Sequence[Example], batch_s
     confidence: list[float] = []
     chosen: list[str] = []
     for i in range(0, len(examples), batch_size):
-        if isinstance(model, CausalLM):  # it writes its answers
-            got, least = model.generate_answers(tokenizer, [e.question for e in examples[i:i + batch_size]])
-            answers.extend(got)
-            confidence.extend(least)
-            chosen.extend("" for _ in got)
-            continue
-        batch = make_batch(tokenizer, examples[i:i + batch_size], model.config).to(device)
-        out = model(batch.input_ids, batch.attention_mask)
-        answers.extend(decode_answers(model, out))
-        confidence.extend(answer_confidence(model, out).tolist())
-        if hasattr(out, "parse"):
-            chosen.extend(model.config.functions[j] for j in out.parse.selection.argmax(-1).tolist())
-        else:  # a baseline selects nothing
-            chosen.extend("" for _ in range(len(out.int_logits)))
+        p = model.predict(tokenizer, [e.question for e in examples[i:i + batch_size]])
+        answers.extend(p.answers)
+        confidence.extend(p.confidence)
+        chosen.extend(p.chosen)
     model.train()
     right = [a == e.answer for a, e in zip(answers, examples)]
     known = [(c == e.function) for c, e in zip(chosen, examples) if e.function and c]
@@ -246,20 +217,7 @@ def build(cfg: TrainConfig, run_dir: Path, train_examples: Sequence[Example]):
     return tokenizer, model
 
 
-def param_groups(model: AugmentedLM, backbone_lr_scale: float) -> list[dict]:
-    """AdamW groups: the backbone at ``lr * backbone_lr_scale``, the heads (and a
-    trainable library) at ``lr``. Training the backbone as fast as the heads lets the
-    answer-marginal gradient collapse its token representations before the parse is
-    found; at a tenth of the heads' rate the §4.2 task escapes that in a few hundred steps."""
-    if isinstance(model, CausalLM):  # no heads: the decoder is the whole model, at lr
-        return [{"params": [p for p in model.parameters() if p.requires_grad], "lr_scale": 1.0}]
-    backbone = [p for p in model.backbone.parameters() if p.requires_grad]
-    mine = {id(p) for p in backbone}
-    heads = [p for p in model.parameters() if p.requires_grad and id(p) not in mine]
-    return [{"params": backbone, "lr_scale": backbone_lr_scale}, {"params": heads, "lr_scale": 1.0}]
-
-
-def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, AugmentedLM, object]:
+def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, Answerer, object]:
     """A run's config, its model with the last checkpoint's weights, and its tokenizer."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
@@ -319,7 +277,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             write_json(run_dir / "config.json", cfg.to_dict())
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(param_groups(model, cfg.backbone_lr_scale), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(model.param_groups(cfg.backbone_lr_scale), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if resume:
         load_optimizer(opt, run_dir / "checkpoint" / "optimizer.safetensors")
     ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
@@ -341,8 +299,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             idx = order[start:start + cfg.batch_size]
             mine = idx[rank::world]  # this process's share of the global batch
             chunk = [train_set[i] for i in mine]
-            batch = (model.make_batch(tokenizer, chunk) if isinstance(model, CausalLM)
-                     else make_batch(tokenizer, chunk, cfg.model)).to(device)
+            batch = model.make_batch(tokenizer, chunk).to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda"):
                 out = ddp(batch.input_ids, batch.attention_mask)
             loss = model.loss(out, batch.targets)
@@ -378,7 +335,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
     return metrics
 
 
-def save_checkpoint(run_dir: Path, model: AugmentedLM, opt: torch.optim.Optimizer, state: dict) -> None:
+def save_checkpoint(run_dir: Path, model: Answerer, opt: torch.optim.Optimizer, state: dict) -> None:
     ckpt = run_dir / "checkpoint"
     meta = {"epoch": str(state["epoch"]), "step": str(state["step"])}
     save_tensors(ckpt / "model.safetensors", dict(model.state_dict()), meta)
@@ -436,27 +393,12 @@ __all__ = ["TrainConfig", "BackboneConfig", "train", "evaluate", "load_run", "No
 
 
 def ask(run_dir: str | Path, question: str, device: str = "cpu") -> dict:
-    """Answer one question with a trained run: the answer, the selected program and its
-    probability, the parsed inputs and the machine's confidence."""
-    cfg, model, tokenizer = load_run(run_dir, device)
+    """Answer one question with a trained run: the answer and the model's confidence,
+    and for the augmented model the selected program and its probability and the parsed
+    inputs (:meth:`Answerer.explain`)."""
+    _, model, tokenizer = load_run(run_dir, device)
     model.eval()
-    if isinstance(model, CausalLM):  # it writes its answer; nothing is parsed
-        got, least = model.generate_answers(tokenizer, [question])
-        return {"question": question, "answer": got[0], "confidence": least[0]}
-    ids, mask = encode(tokenizer, [question])
-    dev = next(model.parameters()).device
-    with torch.no_grad():
-        out = model(ids.to(dev), mask.to(dev))
-    answer = {"question": question, "answer": decode_answers(model, out)[0],
-              "confidence": float(answer_confidence(model, out)[0])}
-    if not hasattr(out, "parse"):  # a baseline: no program, no parse
-        return answer
-    sel = out.parse.selection[0]
-    cells = out.parse.memory[0].argmax(-1).tolist()
-    cells = cells[:cells.index(0)] if 0 in cells else cells
-    return {**answer, "program": cfg.model.functions[int(sel.argmax())], "p_program": float(sel.max()),
-            "registers": {f"r{r}": int(v) for r, v in zip((1, 2, 3), out.parse.registers[0].argmax(-1).tolist())},
-            "memory": cells, "p_halted": float(out.p_halted[0])}
+    return model.explain(tokenizer, question)
 
 
 def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str = "cpu") -> dict:
