@@ -117,24 +117,27 @@ def test_embedding_cell_values_depend_on_the_pointed_token_alone(cell_values):
     B, T = 2, 6
     mask, emb = torch.ones(B, T), torch.randn(B, T, 16)
     z1, z2 = torch.randn(B, T, 16), torch.randn(B, T, 16)
-    cells = [parser(z, mask, z.mean(1), emb)[1] for z in (z1, z2)]
+    cells = [parser(z, mask, z.mean(1), emb).cells for z in (z1, z2)]
     assert torch.allclose(cells[0].sum(-1), torch.ones(B, 4))
     assert torch.allclose(cells[0], cells[1]) == (cell_values == "embedding")
 
 
-@pytest.mark.parametrize("list_length", ["gate", "span"])
-def test_span_list_length_ignores_the_register_pointer(list_length):
-    """With list_length="span", r1 is the quoted span's length alone: changing what the
-    tokens' values are leaves it unchanged."""
-    from neurocompiler.augment import SlotParser
-
+@pytest.mark.parametrize("list_length", ["gate", "span", "abi"])
+def test_list_length_decides_where_a_functions_r1_comes_from(list_length):
+    """r1 is the quoted span's length alone ("span"; "abi" for a function whose list is
+    M[0..r1-1]), the register pointer ("abi", any other function), or a gated mixture
+    of the two ("gate"): only the pointer changes with the tokens' values."""
     torch.manual_seed(0)
-    parser = SlotParser(dim=16, registers=3, cells=4, n=32, list_length=list_length)
-    B, T = 2, 6
-    z, mask, emb = torch.randn(B, T, 16), torch.ones(B, T), torch.randn(B, T, 16)
-    before = parser(z, mask, z.mean(1), emb)[0][0]
+    m = AugmentedLM(AugmentConfig(base=BASE, cells=CELLS, functions=("add", "reverse"), list_length=list_length,
+                                  max_steps=80, backbone=TINY))
+    ids, mask = tokens()
+    before = m.parse(ids, mask)
     with torch.no_grad():
-        parser.value.weight.mul_(5.0)
-    after = parser(z, mask, z.mean(1), emb)[0][0]
-    assert torch.allclose(before.sum(-1), torch.ones(B))
-    assert torch.allclose(before, after) == (list_length == "span")
+        m.parser.value.weight.mul_(5.0)
+    after = m.parse(ids, mask)
+    for list_r1 in (True, False):
+        r1 = m.r1(before, list_r1)
+        assert torch.allclose(r1.sum(-1), torch.ones(4), atol=1e-5)
+        fixed = list_length == "span" or (list_length == "abi" and list_r1)
+        assert torch.allclose(r1, m.r1(after, list_r1)) == fixed
+    assert m.list_r1 == [False, True]

@@ -44,8 +44,9 @@ def test_each_span_loads_the_tokens_between_its_anchors_and_their_count():
     values = torch.tensor([[0, 34, 100, 99, 98, 34, 0]])  # <s> " d c b " <pad-ish>
     start = torch.tensor([[0.02, 0.9, 0.02, 0.02, 0.02, 0.01, 0.01]])
     end = torch.tensor([[0.01, 0.01, 0.02, 0.06, 0.03, 0.8, 0.07]])
-    arguments, cells, weights = discrete(start, end, values)
-    r1 = arguments[0].argmax(-1).tolist()
+    slots = discrete(start, end, values)
+    cells, weights = slots.cells, slots.weights
+    r1 = slots.length.argmax(-1).tolist()
     got = [cells[k].argmax(-1).tolist() for k in range(3)]
     # the most probable pairs: (1, 5), (1, 6) then (1, 3); at most C = 4 tokens between
     assert r1 == [3, 4, 1]
@@ -64,8 +65,9 @@ def test_sampled_spans_are_distinct_and_valid_and_vary():
     values = torch.arange(97, 97 + 2 * T).view(2, T)  # distinct: distinct spans load distinct cells
     seen = set()
     for _ in range(20):
-        arguments, cells, weights = discrete(start, end, values, K=5, C=C, training=True)
-        lengths = arguments[0].argmax(-1).view(2, 5)
+        slots = discrete(start, end, values, K=5, C=C, training=True)
+        cells, weights = slots.cells, slots.weights
+        lengths = slots.length.argmax(-1).view(2, 5)
         assert ((lengths >= 0) & (lengths <= C)).all()
         assert torch.allclose(weights.sum(-1), torch.ones(2))
         rows = [tuple(map(tuple, cells.view(2, 5, C, N)[b].argmax(-1).tolist())) for b in range(2)]
@@ -81,7 +83,7 @@ def test_span_weights_gradcheck():
     values = torch.randint(97, 123, (2, 7))
 
     def weights(s_logits, e_logits):
-        return discrete(s_logits.softmax(-1), e_logits.softmax(-1), values, K=4)[2]
+        return discrete(s_logits.softmax(-1), e_logits.softmax(-1), values, K=4).weights
 
     s = torch.randn(2, 7, dtype=torch.float64, requires_grad=True)
     e = torch.randn(2, 7, dtype=torch.float64, requires_grad=True)
@@ -124,7 +126,7 @@ def test_model_with_spans_traces_no_gradient_through_the_machine_but_trains_the_
     assert m.token_values[tok.convert_tokens_to_ids("q")] == ord("q")
     ids, mask = encode(tok, ['Reverse "abc"', 'Reverse the string "wxyz"'])
     out = m(ids, mask)
-    assert not out.parse.memory.requires_grad and not out.parse.arguments[0].requires_grad
+    assert not out.parse.memory.requires_grad and not out.parse.length.requires_grad
     m.loss(out, answer_targets(["cba", "zyxw"], N, 6)).backward()
     assert m.parser.queries.grad.abs().sum() > 0 and m.parser.key.weight.grad.abs().sum() > 0
     # what each candidate holds is a piece of the question: its characters, then 0

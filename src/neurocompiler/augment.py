@@ -40,7 +40,7 @@ from .library import Library, load_specs
 ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
 PARSINGS = ("slots", "pooled")
 CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
-LIST_LENGTHS = ("gate", "span")  # where r1 comes from when it is a list's length
+LIST_LENGTHS = ("gate", "span", "abi")  # where r1 comes from when it is a list's length
 IGNORE = -100  # target of an unsupervised answer position
 # Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
 # are one soft parse; "spans" copies a quoted string's tokens into exact cells and runs
@@ -86,7 +86,9 @@ class AugmentConfig:
     # pointer network copies: exact, nothing to learn, and no bypass
     cell_values: str = "context"
     # r1 as a list's length: "gate" mixes a register pointer and the quoted span's length
-    # through a learned gate; "span" always takes the span's length (list tasks only)
+    # through a learned gate; "span" always takes the span's length (list tasks only);
+    # "abi" gives the span's length to the functions whose list is M[0..r1-1] (their
+    # ``#@ memory`` header says so) and the register pointer to the others
     list_length: str = "gate"
     # 0: one soft parse, the quoted span in superposition. K > 0 (slots only): K
     # discrete spans (start, end anchor pairs: the most probable at evaluation, sampled
@@ -168,7 +170,7 @@ class PooledParser(nn.Module):
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
                 own: torch.Tensor | None = None):
         slots = self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
-        return list(slots[:, :-self.cells].unbind(1)), slots[:, -self.cells:], None
+        return Slots(list(slots[:, :-self.cells].unbind(1)), slots[:, -self.cells:])
 
 
 class SlotParser(nn.Module):
@@ -180,8 +182,8 @@ class SlotParser(nn.Module):
       an opening quote) is found by attention, and cell i copies the value of the token
       i + 1 places after it (0 past the end of the question): its value in context,
       its own embedding's, or the token itself (``cell_values``).
-    * **r1**, the library's list length, may instead take the span's length (distance
-      from the start to a learned *end* anchor, minus one), through a learned gate.
+    * **Length**: the span's length (distance from the start to a learned *end* anchor,
+      minus one), which r1 takes when it is a list's length (``list_length``).
     * With ``candidates`` K > 0 the span is discrete: K (start, end) pairs, each
       loading exact cells (the tokens strictly between the anchors, then 0) and an
       exact length, returned with their renormalised probabilities.
@@ -211,10 +213,8 @@ class SlotParser(nn.Module):
         """``z`` (B, T, d) places the pointers and gives the registers' values. Cells
         copy a token's value in context, or its own: ``own`` is the tokens' input
         embeddings (B, T, d) for ``cell_values="embedding"``, their values one-hot
-        (B, T, n) for ``"token"``. Returns the argument registers (a list of (B', n),
-        kept apart so that a constant one stays free of the others' gradient), the cells
-        (B', cells, n) and, with span candidates, their weights (B, K) with B' = B K,
-        candidate-minor; else None."""
+        (B, T, n) for ``"token"``. Returns :class:`Slots`; with span candidates B' = B K,
+        candidate-minor, else B' = B."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
         tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
@@ -235,6 +235,7 @@ class SlotParser(nn.Module):
         gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, 1)
         if self.candidates:
             return self._discrete(start, end, p_own, registers, gate)
+        pointers = list(registers.unbind(1))
 
         real = mask.to(z.dtype)
         shifted = torch.stack([F.pad(start, (i + 1, 0))[:, :T] for i in range(self.cells)], 1) * real[:, None]
@@ -247,8 +248,7 @@ class SlotParser(nn.Module):
             else z.new_zeros(B, 0)
         # P(length = k | the end anchor lies after the start one)
         length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
-        r1 = length if gate is None else gate * length + (1 - gate) * registers[:, 0]
-        return [r1, *registers[:, 1:].unbind(1)], cells, None
+        return Slots(pointers, cells, None, length, gate)
 
     def _discrete(self, start, end, p_own, registers, gate):
         """K (start, end) pairs with start < end and at most ``cells`` tokens between,
@@ -271,11 +271,10 @@ class SlotParser(nn.Module):
         pos = s[..., None] + 1 + torch.arange(C, device=start.device)  # (B, K, C): the cells' tokens
         cells = p_own[torch.arange(B, device=start.device)[:, None, None], pos.clamp(max=T - 1)]
         cells = torch.where((pos < e[..., None])[..., None], cells, _zero(n, cells))  # (B, K, C, n)
-        r1 = F.one_hot(e - s - 1, n).to(cells)  # (B, K, n)
-        if gate is not None:
-            r1 = gate[:, None] * r1 + (1 - gate[:, None]) * registers[:, None, 0]
-        others = [r.repeat_interleave(K, 0) for r in registers[:, 1:].unbind(1)]
-        return [r1.flatten(0, 1), *others], cells.flatten(0, 1), weights
+        length = F.one_hot(e - s - 1, n).to(cells).flatten(0, 1)  # (B K, n), exact
+        pointers = [r.repeat_interleave(K, 0) for r in registers.unbind(1)]
+        return Slots(pointers, cells.flatten(0, 1), weights, length,
+                     None if gate is None else gate.repeat_interleave(K, 0))
 
 
 def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
@@ -284,18 +283,36 @@ def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
+class Slots:
+    """A parser's output, per parse (B' = B, or B K with span candidates): the argument
+    registers' pointers r1..r3 (each (B', n), kept apart so that a constant one stays
+    free of the others' gradient), the cells (B', cells, n), the span candidates'
+    weights (B, K), the quoted span's length (B', n) and the length gate (B', 1)."""
+
+    pointers: list[torch.Tensor]
+    cells: torch.Tensor
+    weights: torch.Tensor | None = None
+    length: torch.Tensor | None = None
+    gate: torch.Tensor | None = None
+
+
+@dataclass
 class Parse:
     """What the heads chose, as distributions: the selection (B, F), the argument
-    registers (B', 3, n) and the memory cells (B', cells, n). With span candidates
-    B' = B K (candidate-minor, most probable first at evaluation) and ``weights`` (B, K)
-    holds their probabilities; otherwise B' = B and ``weights`` is None. ``arguments``,
-    when set, are the registers one by one, which the machine reads instead."""
+    registers' pointers r1..r3 (B', 3, n) and the memory cells (B', cells, n). With span
+    candidates B' = B K (candidate-minor, most probable first at evaluation) and
+    ``weights`` (B, K) holds their probabilities; otherwise B' = B and ``weights`` is
+    None. ``length`` (B', n) is the quoted span's length and ``gate`` (B', 1) the
+    learned P(r1 is that length), where the parser has them (see
+    :meth:`AugmentedLM.r1`). ``arguments``, when set, are the pointers one by one."""
 
     selection: torch.Tensor
     registers: torch.Tensor
     memory: torch.Tensor
     weights: torch.Tensor | None = None
     arguments: list[torch.Tensor] | None = None
+    length: torch.Tensor | None = None
+    gate: torch.Tensor | None = None
 
 
 @dataclass
@@ -390,9 +407,12 @@ class AugmentedLM(Answerer):
         specs = load_specs()
         self.register_buffer("scalar_output", torch.tensor([bool(specs[f].outputs) for f in config.functions]),
                              persistent=False)  # per function: answers in r0 (else in memory)
-        # the argument registers some function reads; the others are loaded with 0, so no
-        # gradient is traced through the machine for them
-        self.read = [r for r in ARG_REGISTERS if any(r in specs[f].inputs for f in config.functions)]
+        # per function: the argument registers it reads (the others are loaded with 0, so
+        # no gradient is traced through its machine for them), whether r1 is its list's
+        # length and whether it touches memory at all
+        self.reads = [specs[f].inputs for f in config.functions]
+        self.list_r1 = ["M[0..r1-1]" in specs[f].memory for f in config.functions]
+        self.memoryless = [specs[f].memory == "none" for f in config.functions]
         self.select = nn.Linear(dim, len(config.functions))
         if config.parsing == "slots":
             self.parser = SlotParser(dim, len(ARG_REGISTERS), config.cells, n, config.cell_values,
@@ -425,23 +445,53 @@ class AugmentedLM(Answerer):
             own = self.backbone.get_input_embeddings()(input_ids).float()
         elif self.config.parsing == "slots" and self.config.cell_values == "token":
             own = F.one_hot(self.token_values[input_ids], self.config.base).to(z)
-        arguments, cells, weights = self.parser(z, attention_mask, pooled, own)
-        return Parse(self.select(pooled).softmax(-1), torch.stack(arguments, 1), cells, weights, arguments)
+        s = self.parser(z, attention_mask, pooled, own)
+        return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.cells, s.weights,
+                     s.pointers, s.length, s.gate)
+
+    def r1(self, parse: Parse, list_r1: bool) -> torch.Tensor:
+        """(B', n): the r1 a function receives: its pointer, the quoted span's length, or
+        a gated mixture of the two (``list_length``; ``list_r1``: the function's list is
+        M[0..r1-1])."""
+        pointer = (parse.arguments or parse.registers.unbind(1))[0]
+        mode = self.config.list_length
+        if parse.length is None or (mode == "abi" and not list_r1):
+            return pointer
+        if mode == "gate":
+            return parse.gate * parse.length + (1 - parse.gate) * pointer
+        return parse.length
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> AugmentedOutput:
+        """Parse, run every function of the library on its own (so that one whose inputs
+        are all exact runs untraced, and each stops when its runs halt), mix each
+        function's runs over the span candidates, then over the selection."""
         parse = self.parse(input_ids, attention_mask)
         B, n, cfg = input_ids.shape[0], self.config.base, self.library.config
         K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question
-        R = F.one_hot(torch.zeros(B * K, cfg.registers, dtype=torch.long, device=input_ids.device), n).to(parse.registers)
-        arguments = parse.arguments or parse.registers.unbind(1)
-        for r, value in zip(ARG_REGISTERS, arguments):
-            if r in self.read:
-                R = torch.cat([R[:, :r], value[:, None], R[:, r + 1:]], 1)
-        out = self.library(parse.selection.repeat_interleave(K, 0), R, parse.memory, max_steps=self.config.max_steps)
-        M, r0, h, steps = out.state.M, out.state.R[:, 0], out.state.h, out.steps
-        if parse.weights is not None:  # mix the candidate spans' runs by their probabilities
-            mix = lambda t: torch.einsum("bk,bk...->b...", parse.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
-            M, r0, h, steps = mix(M), mix(r0), mix(h), steps.reshape(B, K, -1).amax(1)
+        pointers = parse.arguments or list(parse.registers.unbind(1))
+        memory = parse.memory
+        if K > 1:  # what a memoryless function sees: the candidates' cells, mixed
+            mixed = torch.einsum("bk,bkcn->bcn", parse.weights, memory.reshape(B, K, *memory.shape[1:]))
+        finals = []  # per function: M, r0, h, steps, each over the B questions
+        for i in range(len(self.config.functions)):
+            one = K > 1 and self.memoryless[i] and not (self.list_r1[i] and parse.length is not None)
+            rows = slice(None, None, K) if one else slice(None)  # one run per question is enough
+            values = [self.r1(parse, self.list_r1[i]), *pointers[1:]]
+            R = _zero(n, memory).expand(memory.shape[0], cfg.registers, n)[rows]
+            for r, value in zip(ARG_REGISTERS, values):
+                if r in self.reads[i]:
+                    R = torch.cat([R[:, :r], value[rows, None], R[:, r + 1:]], 1)
+            run = self.library.run_one(i, R, memory[rows], max_steps=self.config.max_steps)
+            M, r0, h, steps = run.state.M, run.state.R[:, 0], run.state.h, run.steps
+            if one:
+                M = mixed
+            elif K > 1:  # mix the candidate spans' runs by their probabilities
+                mix = lambda t: torch.einsum("bk,bk...->b...", parse.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
+                M, r0, h, steps = mix(M), mix(r0), mix(h), steps.reshape(B, K).amax(1)
+            finals.append((M, r0, h, steps))
+        w = parse.selection
+        M, r0, h = (torch.einsum("bf,bf...->b...", w, torch.stack([f[j] for f in finals], 1)) for j in range(3))
+        steps = torch.stack([f[3] for f in finals], 1)
         return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps)
 
     def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
@@ -462,7 +512,9 @@ class AugmentedLM(Answerer):
         sel = out.parse.selection[0]
         cells = out.parse.memory[0].argmax(-1).tolist()
         cells = cells[:cells.index(0)] if 0 in cells else cells
-        registers = out.parse.registers[0].argmax(-1).tolist()
+        chosen = int(sel.argmax())
+        registers = [int(self.r1(out.parse, self.list_r1[chosen])[0].argmax()),
+                     *out.parse.registers[0, 1:].argmax(-1).tolist()]
         return {"question": question, "answer": decode_answers(self, out)[0],
                 "confidence": float(answer_confidence(self, out)[0]),
                 "program": self.config.functions[int(sel.argmax())], "p_program": float(sel.max()),

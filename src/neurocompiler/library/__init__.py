@@ -141,6 +141,17 @@ class Library(nn.Module):
         c = F.one_hot(self.entries.repeat(B), self.machine.program.lines).to(R)
         return State(M, R, c, torch.zeros(B * nF, dtype=R.dtype, device=R.device))
 
+    def run_one(self, index: int, registers: torch.Tensor, memory: torch.Tensor, max_steps: int = 2000,
+                tol: float = 1e-6):
+        """Run function ``index`` alone from (B, R, n) registers and (B, m, n) memory;
+        returns the machine's :class:`~neurocompiler.machine.Run`."""
+        n = self.config.base
+        R = registers.clone()
+        R[:, RETURN_REGISTER] = F.one_hot(torch.tensor(n - 1), n).to(R)
+        c = F.one_hot(self.entries[index].expand(registers.shape[0]), self.machine.program.lines).to(R)
+        state = State(memory, R, c, torch.zeros(registers.shape[0], dtype=R.dtype, device=R.device))
+        return self.machine.run(state, max_steps, tol)
+
     def forward(self, selection: torch.Tensor, registers: torch.Tensor, memory: torch.Tensor,
                 max_steps: int = 2000, tol: float = 1e-6) -> LibraryOutput:
         """Run every selected function from (B, R, n) registers and (B, m, n) memory,
