@@ -10,25 +10,29 @@ from neurocompiler.augment import (AugmentConfig, AugmentedLM, BackboneConfig, P
                                    answer_targets, decode_answers)
 from neurocompiler.errors import InputError
 from neurocompiler.library.reference import REFERENCES
-from neurocompiler.tokenizer import SPECIALS, build_tokenizer, encode, token_values
+from neurocompiler.tokenizer import SPECIALS, build_tokenizer, encode, token_chars
 
 N = 128
 
 
-def test_token_values_are_character_codes_and_multichar_tokens_have_none():
+def test_token_chars_are_the_tokens_character_codes():
     char = build_tokenizer("char")
-    values = token_values(char, N)
+    chars = token_chars(char, N, 4)
     for ch in "az\"? 09":
-        assert values[char.convert_tokens_to_ids(ch)] == ord(ch)
-    assert all(values[char.convert_tokens_to_ids(s)] == 0 for s in SPECIALS)
-    assert token_values(char, 64)[char.convert_tokens_to_ids("a")] == 0  # 97 has no value below base 64
+        assert chars[char.convert_tokens_to_ids(ch)].tolist() == [ord(ch), 0, 0, 0]
+    assert all(chars[char.convert_tokens_to_ids(s)].eq(0).all() for s in SPECIALS)
+    assert chars[char.convert_tokens_to_ids("a")].tolist() == [97, 0, 0, 0]
+    assert token_chars(char, 64, 4)[char.convert_tokens_to_ids("a")].eq(0).all()  # 97 has no value below 64
     bpe = build_tokenizer("bpe", [f'Sort the string "{w}"' for w in ("abab", "cdcd", "abcd") * 50], 300)
-    values = token_values(bpe, N)
+    chars = token_chars(bpe, N, 6)
+    multi = 0
     for i in range(len(bpe)):
         text = bpe.decode([i])
-        single = len(text) == 1 and 0 < ord(text) < N and i not in bpe.all_special_ids
-        assert values[i] == (ord(text) if single else 0), repr(text)
-    assert any(len(bpe.decode([i])) > 1 for i in range(len(bpe)))  # it has multi-character pieces
+        fits = 0 < len(text) <= 6 and all(0 < ord(c) < N for c in text) and i not in bpe.all_special_ids
+        want = [ord(c) for c in text] + [0] * (6 - len(text)) if fits else [0] * 6
+        assert chars[i].tolist() == want, repr(text)
+        multi += fits and len(text) > 1
+    assert multi > 0  # it has multi-character pieces, and they keep their characters
 
 
 def discrete(start, end, values, K=3, C=4, training=False):
@@ -36,7 +40,7 @@ def discrete(start, end, values, K=3, C=4, training=False):
     parser = SlotParser(dim=8, registers=3, cells=C, n=N, cell_values="token", list_length="span", candidates=K)
     parser.train(training)
     registers = torch.full((start.shape[0], 3, N), 1.0 / N, dtype=start.dtype)
-    own = F.one_hot(values, N).to(start)
+    own = values if values.dim() == 3 else values[..., None]  # character codes (B, T, W)
     return parser._discrete(start, end, own, registers, None)
 
 
@@ -55,6 +59,22 @@ def test_each_span_loads_the_tokens_between_its_anchors_and_their_count():
     assert torch.allclose(weights[0], joint / joint.sum())
     assert torch.equal(cells, F.one_hot(cells.argmax(-1), N).float())  # exact cells
     assert not cells.requires_grad
+
+
+def test_multi_character_tokens_fill_one_cell_per_character():
+    """A BPE-like span ["dl", "i", "fdb"] loads d, l, i, f, d, b and has length 6: the
+    cells hold the string, not its pieces."""
+    T, W = 6, 3
+    codes = torch.zeros(1, T, W, dtype=torch.long)
+    for t, piece in enumerate(['"', "dl", "i", "fdb", '"', "?"]):
+        codes[0, t, :len(piece)] = torch.tensor([ord(c) for c in piece])
+    start = F.one_hot(torch.tensor([0]), T).float() * 0.9 + 0.1 / T
+    end = F.one_hot(torch.tensor([4]), T).float() * 0.9 + 0.1 / T
+    slots = discrete(start, end, codes, K=2, C=7)
+    assert "".join(chr(c) for c in slots.cells[0].argmax(-1).tolist() if c) == "dlifdb"
+    assert slots.length[0].argmax() == 6
+    slots = discrete(start, end, codes, K=2, C=4)  # more characters than cells: the first 4
+    assert "".join(chr(c) for c in slots.cells[0].argmax(-1).tolist() if c) == "dlif"
 
 
 def test_sampled_spans_are_distinct_and_valid_and_vary():
@@ -123,7 +143,7 @@ def test_model_with_spans_traces_no_gradient_through_the_machine_but_trains_the_
     torch.manual_seed(0)
     m = AugmentedLM(cfg)
     m.use_tokenizer(tok)
-    assert m.token_values[tok.convert_tokens_to_ids("q")] == ord("q")
+    assert m.token_chars[tok.convert_tokens_to_ids("q")].tolist() == [ord("q")] + [0] * 5
     ids, mask = encode(tok, ['Reverse "abc"', 'Reverse the string "wxyz"'])
     out = m(ids, mask)
     assert not out.parse.memory.requires_grad and not out.parse.length.requires_grad

@@ -82,8 +82,9 @@ class AugmentConfig:
     # "context": a cell's value comes from the token's hidden state, which also sees the
     # rest of the question, so the parse itself can do a list program's work (a bypass,
     # docs/RESULTS.md); "embedding": from the token's own input embedding, so it cannot;
-    # "token": the token itself, i.e. its character's code (tokenizer.token_values), as a
-    # pointer network copies: exact, nothing to learn, and no bypass
+    # "token": the token itself, i.e. its characters' codes (tokenizer.token_chars), as a
+    # pointer network copies: exact, nothing to learn, and no bypass; with span
+    # candidates a multi-character token fills one cell per character
     cell_values: str = "context"
     # r1 as a list's length: "gate" mixes a register pointer and the quoted span's length
     # through a learned gate; "span" always takes the span's length (list tasks only);
@@ -186,7 +187,10 @@ class SlotParser(nn.Module):
       minus one), which r1 takes when it is a list's length (``list_length``).
     * With ``candidates`` K > 0 the span is discrete: K (start, end) pairs, each
       loading exact cells (the tokens strictly between the anchors, then 0) and an
-      exact length, returned with their renormalised probabilities.
+      exact length, returned with their renormalised probabilities. With
+      ``cell_values="token"`` the cells hold the span's *characters*, each token
+      contributing as many as it has, and the length counts characters: a BPE piece
+      such as "dlif" fills four cells.
     """
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
@@ -212,9 +216,9 @@ class SlotParser(nn.Module):
                 own: torch.Tensor | None = None):
         """``z`` (B, T, d) places the pointers and gives the registers' values. Cells
         copy a token's value in context, or its own: ``own`` is the tokens' input
-        embeddings (B, T, d) for ``cell_values="embedding"``, their values one-hot
-        (B, T, n) for ``"token"``. Returns :class:`Slots`; with span candidates B' = B K,
-        candidate-minor, else B' = B."""
+        embeddings (B, T, d) for ``cell_values="embedding"``, their characters' codes
+        (B, T, W) long, 0-padded, for ``"token"``. Returns :class:`Slots`; with span
+        candidates B' = B K, candidate-minor, else B' = B."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
         tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
@@ -226,15 +230,16 @@ class SlotParser(nn.Module):
             p_own = p_tok[:, 1:]
         elif self.cell_values == "embedding":  # rms-normed: a checkpoint's embeddings are small
             p_own = self.copy(F.rms_norm(own, own.shape[-1:])).softmax(-1)
-        else:
-            p_own = own
+        else:  # without candidates a cell holds one token: its character, if it has one
+            single = (own[..., 1:] == 0).all(-1) if own.shape[-1] > 1 else torch.ones_like(own[..., 0], dtype=torch.bool)
+            p_own = F.one_hot(torch.where(single, own[..., 0], 0), n).to(z)
         attn = scores[:, :R].masked_fill(~valid[:, None], float("-inf")).softmax(-1)
         registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
         anchors = scores[:, R:, 1:].masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
         start, end = anchors[:, 0], anchors[:, 1]  # (B, T) each, over the real tokens
         gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, 1)
         if self.candidates:
-            return self._discrete(start, end, p_own, registers, gate)
+            return self._discrete(start, end, own if self.cell_values == "token" else p_own, registers, gate)
         pointers = list(registers.unbind(1))
 
         real = mask.to(z.dtype)
@@ -250,10 +255,11 @@ class SlotParser(nn.Module):
         length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
         return Slots(pointers, cells, None, length, gate)
 
-    def _discrete(self, start, end, p_own, registers, gate):
+    def _discrete(self, start, end, own, registers, gate):
         """K (start, end) pairs with start < end and at most ``cells`` tokens between,
         drawn from P(start) P(end) without replacement (Gumbel top-k) in training, the
-        K most probable at evaluation."""
+        K most probable at evaluation. ``own``: the tokens' value distributions (B, T, n),
+        or their characters' codes (B, T, W) for ``cell_values="token"``."""
         B, T = start.shape
         n, C = self.n, self.cells
         t = torch.arange(T, device=start.device)
@@ -268,13 +274,33 @@ class SlotParser(nn.Module):
         p = joint.gather(1, pick)
         weights = p / p.sum(-1, keepdim=True).clamp_min(1e-30)
         s, e = pick // T, pick % T
-        pos = s[..., None] + 1 + torch.arange(C, device=start.device)  # (B, K, C): the cells' tokens
-        cells = p_own[torch.arange(B, device=start.device)[:, None, None], pos.clamp(max=T - 1)]
-        cells = torch.where((pos < e[..., None])[..., None], cells, _zero(n, cells))  # (B, K, C, n)
-        length = F.one_hot(e - s - 1, n).to(cells).flatten(0, 1)  # (B K, n), exact
+        pos = s[..., None] + 1 + torch.arange(C, device=start.device)  # (B, K, C): the span's tokens
+        inside = pos < e[..., None]
+        rows = torch.arange(B, device=start.device)[:, None, None]
+        if self.cell_values == "token":  # each token's characters, one after another
+            cells, count = _characters(own[rows, pos.clamp(max=T - 1)] * inside[..., None], C)
+            cells = F.one_hot(cells, n).to(weights)
+            length = F.one_hot(count.clamp(max=C), n).to(cells).flatten(0, 1)  # (B K, n), exact
+        else:
+            cells = own[rows, pos.clamp(max=T - 1)]
+            cells = torch.where(inside[..., None], cells, _zero(n, cells))  # (B, K, C, n)
+            length = F.one_hot(e - s - 1, n).to(cells).flatten(0, 1)  # (B K, n), exact
         pointers = [r.repeat_interleave(K, 0) for r in registers.unbind(1)]
         return Slots(pointers, cells.flatten(0, 1), weights, length,
                      None if gate is None else gate.repeat_interleave(K, 0))
+
+
+def _characters(codes: torch.Tensor, C: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Concatenate tokens' characters: ``codes`` (..., tokens, W), each row 0-padded,
+    -> the first C characters (..., C), 0 after the last, and their count (...)."""
+    lens = (codes != 0).sum(-1)  # (..., tokens)
+    start = lens.cumsum(-1) - lens  # where each token's first character lands
+    W = codes.shape[-1]
+    where = start[..., None] + torch.arange(W, device=codes.device)  # (..., tokens, W)
+    keep = (torch.arange(W, device=codes.device) < lens[..., None]) & (where < C)
+    out = codes.new_zeros(*codes.shape[:-2], C + 1)  # a last column takes what is dropped
+    out.scatter_(-1, torch.where(keep, where, C).flatten(-2), codes.flatten(-2) * keep.flatten(-2))
+    return out[..., :C], lens.sum(-1)
 
 
 def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
@@ -420,18 +446,19 @@ class AugmentedLM(Answerer):
         else:
             self.parser = PooledParser(dim, len(ARG_REGISTERS), config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":
-            # each token's value (tokenizer.token_values), saved with the weights; set by use_tokenizer
-            self.register_buffer("token_values", torch.zeros(self.backbone.config.vocab_size, dtype=torch.long))
+            # each token's characters (tokenizer.token_chars), saved with the weights; set by use_tokenizer
+            self.register_buffer("token_chars",
+                                 torch.zeros(self.backbone.config.vocab_size, config.cells, dtype=torch.long))
         self.int_head = LogReadout(min_scale=1.0)
         self.str_head = LogReadout(min_scale=1.0)
 
     def use_tokenizer(self, tokenizer) -> None:
-        """Learn nothing, but know what each token copies into a cell (``cell_values="token"``)."""
-        if hasattr(self, "token_values"):
-            from .tokenizer import token_values
+        """Learn nothing, but know what each token copies into cells (``cell_values="token"``)."""
+        if hasattr(self, "token_chars"):
+            from .tokenizer import token_chars
 
-            values = token_values(tokenizer, self.config.base)[:len(self.token_values)]
-            self.token_values = F.pad(values, (0, len(self.token_values) - len(values))).to(self.token_values)
+            chars = token_chars(tokenizer, self.config.base, self.config.cells)[:len(self.token_chars)]
+            self.token_chars = F.pad(chars, (0, 0, 0, len(self.token_chars) - len(chars))).to(self.token_chars)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """z: (B, T, d), the hidden states after all but the last layer."""
@@ -444,7 +471,7 @@ class AugmentedLM(Answerer):
         if self.config.parsing == "slots" and self.config.cell_values == "embedding":
             own = self.backbone.get_input_embeddings()(input_ids).float()
         elif self.config.parsing == "slots" and self.config.cell_values == "token":
-            own = F.one_hot(self.token_values[input_ids], self.config.base).to(z)
+            own = self.token_chars[input_ids]
         s = self.parser(z, attention_mask, pooled, own)
         return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.cells, s.weights,
                      s.pointers, s.length, s.gate)

@@ -167,15 +167,16 @@ def encode(tokenizer: PreTrainedTokenizerFast, texts: list[str],
     return ids, mask
 
 
-def token_values(tokenizer: PreTrainedTokenizerFast, base: int) -> torch.Tensor:
-    """(vocab,) long: the value a memory cell holds when it copies each token: the
-    character's code for a token that decodes to one character of code 1..base-1, and 0
-    (no value) for any other token: specials, and the multi-character pieces a BPE cuts
-    a string into (the paper's Table 2 difficulty)."""
-    values = torch.zeros(len(tokenizer), dtype=torch.long)
+def token_chars(tokenizer: PreTrainedTokenizerFast, base: int, width: int) -> torch.Tensor:
+    """(vocab, width) long: the character codes of each token's text, 0-padded, i.e.
+    what memory cells hold when they copy the token: one cell for a character token,
+    several for the multi-character pieces a BPE cuts a string into. A token has no
+    characters (a row of 0s) when it is special, longer than ``width``, or holds a
+    character whose code is 0 or not below ``base``."""
+    chars = torch.zeros(len(tokenizer), width, dtype=torch.long)
     specials = set(tokenizer.all_special_ids)
     for i in range(len(tokenizer)):
-        text = "" if i in specials else tokenizer.decode([i])
-        if len(text) == 1 and 0 < ord(text) < base:
-            values[i] = ord(text)
-    return values
+        codes = [] if i in specials else [ord(ch) for ch in tokenizer.decode([i])]
+        if 0 < len(codes) <= width and all(0 < c < base for c in codes):
+            chars[i, :len(codes)] = torch.tensor(codes)
+    return chars
