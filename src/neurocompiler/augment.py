@@ -43,13 +43,14 @@ CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a
 LIST_LENGTHS = ("gate", "span", "abi")  # where r1 comes from when it is a list's length
 IGNORE = -100  # target of an unsupervised answer position
 # Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
-# are one soft parse; "spans" copies a quoted string's tokens into exact cells and runs
-# the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md: sorting).
+# are one soft parse; "spans" copies a quoted string's characters into exact cells, gives
+# its length as r1 to the functions that take a list (the others get the r1 pointer), and
+# runs the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md).
 _SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0}
 PARSES = {
     "slots": {"parsing": "slots", **_SOFT},
     "pooled": {"parsing": "pooled", **_SOFT},
-    "spans": {"parsing": "slots", "cell_values": "token", "list_length": "span", "span_candidates": 4},
+    "spans": {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4},
 }
 
 
