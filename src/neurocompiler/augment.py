@@ -41,16 +41,21 @@ ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
 PARSINGS = ("slots", "pooled")
 CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
 LIST_LENGTHS = ("gate", "span", "abi")  # where r1 comes from when it is a list's length
+REGISTER_VALUES = ("context", "copy")  # what an argument register reads from the token it points at
 IGNORE = -100  # target of an unsupervised answer position
 # Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
 # are one soft parse; "spans" copies a quoted string's characters into exact cells, gives
 # its length as r1 to the functions that take a list (the others get the r1 pointer), and
 # runs the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md).
-_SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0}
+# "copies" is "spans" whose argument registers may also copy a number or a character
+# from the question (register_values="copy").
+_SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context"}
+_SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4}
 PARSES = {
     "slots": {"parsing": "slots", **_SOFT},
     "pooled": {"parsing": "pooled", **_SOFT},
-    "spans": {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4},
+    "spans": {**_SPANS, "register_values": "context"},
+    "copies": {**_SPANS, "register_values": "copy"},
 }
 
 
@@ -100,6 +105,12 @@ class AugmentConfig:
     # comparisons and swaps (docs/RESULTS.md); a mixture of exact runs does not, and its
     # gradient favours the spans that answer best.
     span_candidates: int = 0
+    # "context": an argument register reads the value of the token it points at from the
+    # token's hidden state (a classifier over 0..base-1); "copy" (slots only): also the
+    # number the token spells, or its character's code, exactly, mixed with the context
+    # reading by a learned, question-dependent weight. A copy starts the parse off the
+    # symmetric saddle where a uniform register carries no gradient (docs/RESULTS.md)
+    register_values: str = "context"
     trainable_library: bool = False
     alu: str = "table"
     max_steps: int = 2000  # per forward pass; runs still going are read where they stand
@@ -115,6 +126,10 @@ class AugmentConfig:
             raise InputError(f"list_length: expected one of {', '.join(LIST_LENGTHS)}, got {self.list_length!r}")
         if self.cell_values not in CELL_VALUES:
             raise InputError(f"cell_values: expected one of {', '.join(CELL_VALUES)}, got {self.cell_values!r}")
+        if self.register_values not in REGISTER_VALUES or (self.register_values == "copy"
+                                                          and self.parsing != "slots"):
+            raise InputError(f"register_values: expected one of {', '.join(REGISTER_VALUES)} (copy with slots "
+                             f"parsing), got {self.register_values!r} with {self.parsing}")
         if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
             raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
                              f"got {self.span_candidates} with {self.parsing}")
@@ -170,7 +185,7 @@ class PooledParser(nn.Module):
         self.proj = nn.Linear(dim, self.slots * n)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                own: torch.Tensor | None = None):
+                own: torch.Tensor | None = None, copies: torch.Tensor | None = None):
         slots = self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
         return Slots(list(slots[:, :-self.cells].unbind(1)), slots[:, -self.cells:])
 
@@ -179,7 +194,10 @@ class SlotParser(nn.Module):
     """Pointers into the question.
 
     * **Registers**: each attends over the tokens (and the pooled z, for values no
-      single token holds) and mixes their value distributions.
+      single token holds) and mixes their value distributions. With
+      ``register_values="copy"`` the same pointer also reads, exactly, the number a
+      token spells (over the number tokens) and a token's character (over the
+      one-character tokens); a learned weight per register mixes the three readings.
     * **Memory**: a list argument is a span of tokens. A learned *start* anchor (e.g.
       an opening quote) is found by attention, and cell i copies the value of the token
       i + 1 places after it (0 past the end of the question): its value in context,
@@ -195,10 +213,12 @@ class SlotParser(nn.Module):
     """
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
-                 list_length: str = "gate", candidates: int = 0) -> None:
+                 list_length: str = "gate", candidates: int = 0, register_values: str = "context") -> None:
         super().__init__()
         self.registers, self.cells, self.n = registers, cells, n
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
+        # per register: logits of reading its token in context, as a number, as a character
+        self.reading = nn.Linear(dim, registers * 3) if register_values == "copy" else None
         self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
@@ -214,12 +234,14 @@ class SlotParser(nn.Module):
         self.copy = nn.Linear(dim, n) if cell_values == "embedding" else None
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                own: torch.Tensor | None = None):
+                own: torch.Tensor | None = None, copies: torch.Tensor | None = None):
         """``z`` (B, T, d) places the pointers and gives the registers' values. Cells
         copy a token's value in context, or its own: ``own`` is the tokens' input
         embeddings (B, T, d) for ``cell_values="embedding"``, their characters' codes
-        (B, T, W) long, 0-padded, for ``"token"``. Returns :class:`Slots`; with span
-        candidates B' = B K, candidate-minor, else B' = B."""
+        (B, T, W) long, 0-padded, for ``"token"``. ``copies`` (B, T, 2) long, for
+        ``register_values="copy"``: the number each token spells and its character's
+        code, -1 where it has none. Returns :class:`Slots`; with span candidates
+        B' = B K, candidate-minor, else B' = B."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
         tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
@@ -236,6 +258,8 @@ class SlotParser(nn.Module):
             p_own = F.one_hot(torch.where(single, own[..., 0], 0), n).to(z)
         attn = scores[:, :R].masked_fill(~valid[:, None], float("-inf")).softmax(-1)
         registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
+        if self.reading is not None:
+            registers = self._copy(registers, scores[:, :R, 1:], mask, copies, pooled)
         anchors = scores[:, R:, 1:].masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
         start, end = anchors[:, 0], anchors[:, 1]  # (B, T) each, over the real tokens
         gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, 1)
@@ -255,6 +279,20 @@ class SlotParser(nn.Module):
         # P(length = k | the end anchor lies after the start one)
         length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
         return Slots(pointers, cells, None, length, gate)
+
+    def _copy(self, context, scores, mask, copies, pooled):
+        """Mix each register's reading in ``context`` (B, R, n) with its exact copies:
+        the same pointer ``scores`` (B, R, T) restricted to the tokens that spell a
+        number, or that are one character (``copies``); a register with no such token
+        in its question reads 0 there."""
+        readings = [context]
+        for value in copies.unbind(-1):  # (B, T) each
+            ok = (value >= 0) & mask.bool()
+            attn = scores.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
+            read = torch.einsum("bst,btn->bsn", attn, F.one_hot(value.clamp_min(0), self.n).to(context))
+            readings.append(torch.where(ok.any(-1)[:, None, None], read, _zero(self.n, read)))
+        mix = self.reading(pooled).view(-1, self.registers, 3).softmax(-1)  # (B, R, 3)
+        return torch.einsum("brk,kbrn->brn", mix, torch.stack(readings))
 
     def _discrete(self, start, end, own, registers, gate):
         """K (start, end) pairs with start < end and at most ``cells`` tokens between,
@@ -443,23 +481,32 @@ class AugmentedLM(Answerer):
         self.select = nn.Linear(dim, len(config.functions))
         if config.parsing == "slots":
             self.parser = SlotParser(dim, len(ARG_REGISTERS), config.cells, n, config.cell_values,
-                                     config.list_length, config.span_candidates)
+                                     config.list_length, config.span_candidates, config.register_values)
         else:
             self.parser = PooledParser(dim, len(ARG_REGISTERS), config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":
             # each token's characters (tokenizer.token_chars), saved with the weights; set by use_tokenizer
             self.register_buffer("token_chars",
                                  torch.zeros(self.backbone.config.vocab_size, config.cells, dtype=torch.long))
+        if config.register_values == "copy":
+            # per token: the number it spells and its character's code, -1 where none (use_tokenizer)
+            self.register_buffer("token_copies",
+                                 torch.full((self.backbone.config.vocab_size, 2), -1, dtype=torch.long))
         self.int_head = LogReadout(min_scale=1.0)
         self.str_head = LogReadout(min_scale=1.0)
 
     def use_tokenizer(self, tokenizer) -> None:
-        """Learn nothing, but know what each token copies into cells (``cell_values="token"``)."""
-        if hasattr(self, "token_chars"):
-            from .tokenizer import token_chars
+        """Learn nothing, but know what each token copies into cells (``cell_values="token"``)
+        and registers (``register_values="copy"``)."""
+        from .tokenizer import token_chars, token_copies
 
+        if hasattr(self, "token_chars"):
             chars = token_chars(tokenizer, self.config.base, self.config.cells)[:len(self.token_chars)]
             self.token_chars = F.pad(chars, (0, 0, 0, len(self.token_chars) - len(chars))).to(self.token_chars)
+        if hasattr(self, "token_copies"):
+            copies = token_copies(tokenizer, self.config.base)[:len(self.token_copies)]
+            self.token_copies = F.pad(copies, (0, 0, 0, len(self.token_copies) - len(copies)),
+                                      value=-1).to(self.token_copies)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """z: (B, T, d), the hidden states after all but the last layer."""
@@ -473,7 +520,8 @@ class AugmentedLM(Answerer):
             own = self.backbone.get_input_embeddings()(input_ids).float()
         elif self.config.parsing == "slots" and self.config.cell_values == "token":
             own = self.token_chars[input_ids]
-        s = self.parser(z, attention_mask, pooled, own)
+        copies = self.token_copies[input_ids] if hasattr(self, "token_copies") else None
+        s = self.parser(z, attention_mask, pooled, own, copies)
         return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.cells, s.weights,
                      s.pointers, s.length, s.gate)
 

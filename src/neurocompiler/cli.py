@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lm_commands(sub) -> None:
-    from .augment import CELL_VALUES, LIST_LENGTHS, PARSES, PARSINGS
+    from .augment import CELL_VALUES, LIST_LENGTHS, PARSES, PARSINGS, REGISTER_VALUES
     from .tokenizer import TOKENIZER_KINDS
 
     p = sub.add_parser("train", help="train a LLaMA augmented with the library",
@@ -228,8 +228,9 @@ def _lm_commands(sub) -> None:
                    help="a baseline without the computer: direct (heads straight on z) or "
                    "autoregressive (writes the answer)")
     p.add_argument("--parse", choices=tuple(PARSES), help="a named parse: slots (soft pointers), pooled "
-                   "(the paper's) or spans (exact copies of a quoted string, K discrete spans); default: the "
-                   "task's (spans for sort and reverse, else slots). The four flags below override its parts")
+                   "(the paper's), spans (exact copies of a quoted string, K discrete spans) or copies (spans, and "
+                   "registers that copy numbers and characters); default: the task's. The flags below override "
+                   "its parts")
     p.add_argument("--parsing", choices=PARSINGS)
     p.add_argument("--cell-values", choices=CELL_VALUES,
                    help="slots: a copied token's value from its context, its own embedding, or the token itself")
@@ -239,6 +240,9 @@ def _lm_commands(sub) -> None:
     p.add_argument("--span-candidates", type=_int_at_least(0), metavar="K",
                    help="slots: K discrete quoted spans (cells and length exact), one machine run each, "
                    "mixed by their probabilities (0: one soft span)")
+    p.add_argument("--register-values", choices=REGISTER_VALUES,
+                   help="slots: an argument register reads its token in context only, or may also copy "
+                   "the number or character it holds")
     p.add_argument("--trainable-library", action="store_true")
     p.add_argument("--alu", default="table")
     p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
@@ -291,7 +295,7 @@ def _cmd_train(args) -> int:
     backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
                               kv_heads=args.kv_heads, layers=args.layers, embedding_std=args.embedding_std)
     parse = dict(PARSES[args.parse or (TASKS[args.task].parse if args.task in TASKS else "slots")])
-    for name in ("parsing", "cell_values", "list_length", "span_candidates"):
+    for name in ("parsing", "cell_values", "list_length", "span_candidates", "register_values"):
         if getattr(args, name) is not None:
             parse[name] = getattr(args, name)
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, **parse,

@@ -180,3 +180,22 @@ def token_chars(tokenizer: PreTrainedTokenizerFast, base: int, width: int) -> to
         if 0 < len(codes) <= width and all(0 < c < base for c in codes):
             chars[i, :len(codes)] = torch.tensor(codes)
     return chars
+
+
+def token_copies(tokenizer: PreTrainedTokenizerFast, base: int) -> torch.Tensor:
+    """(vocab, 2) long: what an argument register copies from each token: the number its
+    text spells (ASCII digits, surrounding spaces ignored, below ``base``) and the code
+    of its one character (below ``base``); -1 where it has none. Special tokens have
+    neither."""
+    out = torch.full((len(tokenizer), 2), -1, dtype=torch.long)
+    specials = set(tokenizer.all_special_ids)
+    for i in range(len(tokenizer)):
+        if i in specials:
+            continue
+        text = tokenizer.decode([i])
+        digits = text.strip(" ")
+        if digits and all("0" <= ch <= "9" for ch in digits) and int(digits) < base:
+            out[i, 0] = int(digits)
+        if len(text) == 1 and 0 < ord(text) < base:
+            out[i, 1] = ord(text)
+    return out

@@ -9,15 +9,15 @@ longer strings than any seen in training, or deeper Fibonacci recursions.
 Models (``--models``):
 
 * ``augmented``: the backbone, selection and parsing heads, and the library (§3.4),
-  with the task's parse (``TaskSpec.parse``: ``spans`` for sort and reverse, else
-  ``slots``);
+  with the task's parse (``TaskSpec.parse``: ``spans`` for sort and reverse,
+  ``copies`` for fib, else ``slots``);
 * ``direct``: the same backbone with heads straight on the pooled z, no computer
   (:class:`neurocompiler.baselines.DirectLM`);
 * ``autoregressive``: the same sizes as a decoder that writes the answer, no computer
   (:class:`neurocompiler.baselines.CausalLM`);
 * ablations of ``augmented``: the named parses ``slots`` (soft pointers, cells valued
-  in context), ``spans`` and ``pooled`` (the paper's parse, linear heads on the pooled
-  z); ``embedding-cells`` (soft pointers whose cells copy a token's own embedding, so
+  in context), ``spans``, ``copies`` (spans, and registers that may copy a number or a
+  character) and ``pooled`` (the paper's parse, linear heads on the pooled z); ``embedding-cells`` (soft pointers whose cells copy a token's own embedding, so
   the parse cannot do a list program's work itself), ``span-length`` (that, and r1
   always the quoted span's length), ``trainable-library`` (the compiled library adapts),
   ``circuit-alu`` (the circuit ALU instead of lookup tables), ``full-library``
@@ -84,6 +84,7 @@ MODELS = {
     # ablations of the augmented model
     "slots": Variant(overrides=PARSES["slots"]),
     "spans": Variant(overrides=PARSES["spans"]),
+    "copies": Variant(overrides=PARSES["copies"]),
     "pooled": Variant(overrides=PARSES["pooled"]),
     "embedding-cells": Variant(overrides={**PARSES["slots"], "cell_values": "embedding"}),
     "span-length": Variant(overrides={**PARSES["slots"], "cell_values": "embedding", "list_length": "span"}),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 
-from ..augment import PARSINGS, AugmentConfig, BackboneConfig
+from ..augment import PARSES, AugmentConfig, BackboneConfig
 from ..library import load_specs
 from ..tasks import MIXABLE, TASKS, load_jsonl
 from ..tokenizer import TOKENIZER_KINDS
@@ -34,7 +34,7 @@ class MixedConfig:
     lr: float = 3e-3
     backbone_lr_scale: float = 0.1
     tokenizer: str = "char"
-    parsing: str = "slots"
+    parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = 128
     layers: int = 4
@@ -49,7 +49,7 @@ def run(cfg: MixedConfig) -> dict:
     functions = cfg.functions or tuple(load_specs())
     rows, curves = [], []
     for seed in cfg.seeds:
-        model = AugmentConfig(base=128, cells=max(cfg.lengths), functions=functions, parsing=cfg.parsing,
+        model = AugmentConfig(base=128, cells=max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
                               max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
         options = {"tasks": cfg.tasks}
@@ -122,7 +122,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone-lr-scale", type=float, default=d.backbone_lr_scale, metavar="S",
                    help="the backbone learns at S * --lr")
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default=d.tokenizer)
-    p.add_argument("--parsing", choices=PARSINGS, default=d.parsing)
+    p.add_argument("--parse", choices=tuple(PARSES), default=d.parse, help="a named parse")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--layers", type=int, default=d.layers)
@@ -137,5 +137,5 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
     return MixedConfig(tasks=names(args.tasks, MIXABLE, "--tasks"), lengths=ints(args.lengths),
                        examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        backbone_lr_scale=args.backbone_lr_scale, tokenizer=args.tokenizer,
-                       parsing=args.parsing, functions=functions, dim=args.dim, layers=args.layers,
+                       parse=args.parse, functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)

@@ -16,7 +16,7 @@ from .strings import ALPHABET, LENGTHS, count_letters, reverse_string, sort_stri
 _STRING_OPTIONS = {"lengths": LENGTHS, "alphabet": ALPHABET}
 _BASIC = (
     TaskSpec("arithmetic", arithmetic, OPS, "int", {"ops": OPS}),
-    TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}),
+    TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}, parse="copies"),
     TaskSpec("sort", sort_string, ("insertion_sort",), "str", _STRING_OPTIONS, parse="spans"),
     TaskSpec("count", count_letters, ("count",), "int", _STRING_OPTIONS),
     TaskSpec("reverse", reverse_string, ("reverse",), "str", _STRING_OPTIONS, parse="spans"),
@@ -72,7 +72,7 @@ def mixed(count: int, rng: random.Random, base: int, *, tasks: object = MIXABLE,
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in _BASIC}
 TASKS["mixed"] = TaskSpec(
     "mixed", mixed, tuple(dict.fromkeys(f for spec in _BASIC for f in spec.functions)), "mixed",
-    {"tasks": MIXABLE, "per_task": None, **dict.fromkeys(_SHARED)},
+    {"tasks": MIXABLE, "per_task": None, **dict.fromkeys(_SHARED)}, parse="copies",
 )
 
 
