@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from torch import nn
 from .asm import Instruction, Program, SourceLoc
 from .config import MachineConfig
 from .errors import InputError
+from .files import atomic_write
 from .isa import OP_INDEX, OPCODES
 
 FIELD_NAMES = ("op", "a", "b", "x", "k", "target")
@@ -118,14 +118,7 @@ class CompiledProgram(nn.Module):
         """Write parameters and the program listing to ``path`` (safetensors), atomically."""
         path = Path(path)
         tensors = {f: getattr(self, f).detach().contiguous().cpu() for f in FIELD_NAMES}
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata=self.metadata())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=self.metadata()))
 
     @classmethod
     def _from_metadata(cls, meta: dict[str, str]) -> "CompiledProgram":

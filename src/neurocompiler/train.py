@@ -26,7 +26,6 @@ import csv
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -40,6 +39,7 @@ from torch import nn
 from .augment import Answerer, AugmentConfig, AugmentedLM, BackboneConfig
 from .baselines import CausalLM, DirectLM
 from .errors import InputError, NeurocompilerError
+from .files import atomic_write
 from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
 from .tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
 
@@ -96,25 +96,14 @@ class TrainConfig:
 
 # ---------------------------------------------------------------- files, atomically
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
 
 def write_json(path: Path, obj) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    _atomic(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -354,7 +343,7 @@ def append_metrics(run_dir: Path, row: dict) -> None:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-    _atomic(run_dir / "metrics.csv", write)
+    atomic_write(run_dir / "metrics.csv", write)
 
 
 def plot_metrics(run_dir: Path) -> None:
@@ -380,7 +369,7 @@ def plot_metrics(run_dir: Path) -> None:
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    _atomic(run_dir / "curves.png", lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    atomic_write(run_dir / "curves.png", lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
 
 
 def iter_metrics(run_dir: str | Path) -> Iterator[dict]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..files import atomic_write
 from ..runner import format_table  # noqa: F401  (re-exported for experiments)
 
 
@@ -24,12 +24,13 @@ def results_dir(name: str, out: str | os.PathLike | None = None) -> Path:
 
 def write_csv(path: Path, rows: Sequence[dict]) -> None:
     """Write ``rows`` (dicts with the same keys) to ``path`` atomically."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def seed_everything(seed: int) -> torch.Generator:
