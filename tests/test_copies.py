@@ -58,6 +58,24 @@ def test_a_pointer_on_a_token_copies_its_number_or_character_exactly():
         assert torch.allclose(got[0, r], F.one_hot(torch.tensor(want), N).double())
 
 
+def test_the_rank_score_tells_the_first_number_from_the_second():
+    """Two numbers whose tokens score alike: the rank score alone sends r1 to the first
+    and r2 to the second."""
+    p = parser(R=2)
+    copies = torch.tensor([[[-1, 1], [5, 2], [-1, 3], [9, 4]]])
+    mask = torch.ones(1, 4, dtype=torch.long)
+    with torch.no_grad():
+        p.reading.weight.zero_()
+        p.reading.bias.copy_(torch.tensor([-60, 60, -60, -60, 60, -60.0]))  # the number reading
+        bias = torch.zeros(2, 2, 8)
+        bias[0, 0, 0] = bias[1, 0, 1] = 60.0  # r1: the first number, r2: the second
+        p.rank.bias.copy_(bias.flatten())
+        got = p._copy(torch.full((1, 2, N), 1.0 / N, dtype=torch.float64), torch.zeros(1, 2, 4, dtype=torch.float64),
+                      mask, copies, torch.zeros(1, 8, dtype=torch.float64))
+    assert got.argmax(-1).tolist() == [[5, 9]]
+    assert got.max(-1).values.min() > 0.999
+
+
 def test_a_pointer_copies_only_tokens_that_hold_a_value():
     """The number reading attends over the number tokens only; a question without one
     reads 0 there, without NaN."""
@@ -77,6 +95,9 @@ def test_a_pointer_copies_only_tokens_that_hold_a_value():
 
 def test_register_copies_gradcheck():
     p = parser(R=2)
+    with torch.no_grad():  # the rank scores start at 0; make them matter
+        p.rank.weight.normal_()
+        p.rank.bias.normal_()
     copies = torch.tensor([[[-1, 10], [3, 20], [-1, -1], [9, 30]], [[-1, 11], [-1, 12], [2, 13], [-1, -1]]])
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     scores = torch.randn(2, 2, 4, dtype=torch.float64, requires_grad=True)
@@ -117,7 +138,8 @@ def test_fibonacci_from_language_learns_with_register_copies(tmp_path):
     """With a soft parse, every Fibonacci answer starts exactly uniform (the sum of
     uniform operands is uniform), so no gradient reaches the parse and training sits at
     chance (docs/RESULTS.md). Copies break that symmetry. Scaled down: base 32, depths
-    1-2, from answers alone; chance is 1/32."""
+    1-2, from answers alone; chance is 1/32 (measured: 82% and 85% for seeds 0 and 1; 3.3%
+    with the soft ``slots`` parse)."""
     from neurocompiler.train import TrainConfig, evaluate_run, train
 
     cfg = AugmentConfig(base=N, cells=2, functions=("fib",), **PARSES["copies"], max_steps=20,
@@ -126,4 +148,4 @@ def test_fibonacci_from_language_learns_with_register_copies(tmp_path):
     train(TrainConfig(task="fib", task_options={"depths": (1, 2)}, examples=1500, epochs=3, batch_size=16,
                       lr=3e-3, seed=0, tokenizer="bpe", out=str(run), model=cfg, device="cpu"),
           progress=False, log=lambda *_: None)
-    assert evaluate_run(run)["accuracy"] >= 0.3  # about 10x chance
+    assert evaluate_run(run)["accuracy"] >= 0.5  # 16x chance

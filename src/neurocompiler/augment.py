@@ -42,6 +42,7 @@ PARSINGS = ("slots", "pooled")
 CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
 LIST_LENGTHS = ("gate", "span", "abi")  # where r1 comes from when it is a list's length
 REGISTER_VALUES = ("context", "copy")  # what an argument register reads from the token it points at
+RANKS = 8  # a copying register tells apart the first RANKS - 1 numbers (characters) of a question
 IGNORE = -100  # target of an unsupervised answer position
 # Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
 # are one soft parse; "spans" copies a quoted string's characters into exact cells, gives
@@ -217,8 +218,15 @@ class SlotParser(nn.Module):
         super().__init__()
         self.registers, self.cells, self.n = registers, cells, n
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
-        # per register: logits of reading its token in context, as a number, as a character
+        # per register: logits of reading its token in context, as a number, as a character;
+        # and, per register and copy reading, a question-dependent score for "the i-th
+        # number (character) of the question", so that "with 5 and 9" can tell its two
+        # numbers apart even where their hidden states look alike
         self.reading = nn.Linear(dim, registers * 3) if register_values == "copy" else None
+        self.rank = nn.Linear(dim, registers * 2 * RANKS) if register_values == "copy" else None
+        if self.rank is not None:
+            nn.init.zeros_(self.rank.weight)
+            nn.init.zeros_(self.rank.bias)
         self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
@@ -282,13 +290,17 @@ class SlotParser(nn.Module):
 
     def _copy(self, context, scores, mask, copies, pooled):
         """Mix each register's reading in ``context`` (B, R, n) with its exact copies:
-        the same pointer ``scores`` (B, R, T) restricted to the tokens that spell a
-        number, or that are one character (``copies``); a register with no such token
-        in its question reads 0 there."""
+        the same pointer ``scores`` (B, R, T), plus a score for each token's rank among
+        them, restricted to the tokens that spell a number, or that are one character
+        (``copies``); a register with no such token in its question reads 0 there."""
+        B, R, T = scores.shape
         readings = [context]
-        for value in copies.unbind(-1):  # (B, T) each
+        by_rank = self.rank(pooled).view(B, R, 2, RANKS)
+        for k, value in enumerate(copies.unbind(-1)):  # (B, T) each
             ok = (value >= 0) & mask.bool()
-            attn = scores.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
+            rank = (ok.cumsum(-1) - 1).clamp(0, RANKS - 1)  # each token's place among those that are ok
+            ranked = scores + by_rank[:, :, k].gather(-1, rank[:, None].expand(B, R, T))
+            attn = ranked.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
             read = torch.einsum("bst,btn->bsn", attn, F.one_hot(value.clamp_min(0), self.n).to(context))
             readings.append(torch.where(ok.any(-1)[:, None, None], read, _zero(self.n, read)))
         mix = self.reading(pooled).view(-1, self.registers, 3).softmax(-1)  # (B, R, 3)
