@@ -8,7 +8,9 @@ from neurocompiler.files import atomic_write
 
 def test_atomic_write_replaces_the_file_in_one_step(tmp_path):
     path = tmp_path / "sub" / "x.txt"
-    atomic_write(path, lambda tmp: open(tmp, "w").write("one"))
+    with pytest.raises(OSError):  # a missing folder is an error ...
+        atomic_write(path, lambda tmp: open(tmp, "w").write("one"))
+    atomic_write(path, lambda tmp: open(tmp, "w").write("one"), parents=True)  # ... unless asked for
     atomic_write(path, lambda tmp: open(tmp, "w").write("two"))
     assert path.read_text() == "two"
     assert [p.name for p in path.parent.iterdir()] == ["x.txt"]  # no scratch file left

@@ -98,12 +98,12 @@ class TrainConfig:
 
 
 def write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"), parents=True)
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata), parents=True)
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -343,7 +343,7 @@ def append_metrics(run_dir: Path, row: dict) -> None:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-    atomic_write(run_dir / "metrics.csv", write)
+    atomic_write(run_dir / "metrics.csv", write, parents=True)
 
 
 def plot_metrics(run_dir: Path) -> None:
@@ -369,7 +369,7 @@ def plot_metrics(run_dir: Path) -> None:
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    atomic_write(run_dir / "curves.png", lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    atomic_write(run_dir / "curves.png", lambda tmp: fig.savefig(tmp, dpi=110, format="png"), parents=True)
 
 
 def iter_metrics(run_dir: str | Path) -> Iterator[dict]:
