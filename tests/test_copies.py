@@ -149,3 +149,24 @@ def test_fibonacci_from_language_learns_with_register_copies(tmp_path):
                       lr=3e-3, seed=0, tokenizer="bpe", out=str(run), model=cfg, device="cpu"),
           progress=False, log=lambda *_: None)
     assert evaluate_run(run)["accuracy"] >= 0.5  # 16x chance
+
+
+def test_per_function_registers_give_each_function_its_own_pointers():
+    """With ``per_function_registers`` the parser has a set of r1..r3 per function, and
+    each function reads its own set."""
+    texts = [f"Add {a} and {b}" for a in range(N) for b in range(0, N, 5)]
+    bpe = build_tokenizer("bpe", texts, 300)
+    cfg = AugmentConfig(base=N, cells=2, functions=("add", "fib"), **PARSES["copies"], max_steps=20,
+                        per_function_registers=True,
+                        backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
+    model = AugmentedLM(cfg).eval()
+    model.use_tokenizer(bpe)
+    ids, mask = encode(bpe, ["Add 25 and 14"])
+    parse = model.parse(ids, mask)
+    assert parse.registers.shape[1] == 6
+    assert all(torch.equal(a, parse.registers[:, 3 + k]) for k, a in enumerate(model.arguments(parse, 1)))
+    assert all(torch.equal(a, parse.registers[:, k]) for k, a in enumerate(model.arguments(parse, 0)))
+    add_only = AugmentConfig(**{**cfg.to_dict(), "functions": ("add",), "per_function_registers": False})
+    assert AugmentedLM(add_only).parser.queries.shape[0] == 3 + 2  # one shared set, plus the anchors
+    assert model.parser.queries.shape[0] == 6 + 2
+    assert set(model.explain(bpe, "Add 25 and 14")["registers"]) == {"r1", "r2", "r3"}

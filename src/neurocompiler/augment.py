@@ -112,6 +112,11 @@ class AugmentConfig:
     # reading by a learned, question-dependent weight. A copy starts the parse off the
     # symmetric saddle where a uniform register carries no gradient (docs/RESULTS.md)
     register_values: str = "context"
+    # False: one set of argument-register pointers (r1..r3) that every library function
+    # reads; True: a set per function, so that two functions that read different
+    # numbers into the same register (add's r1 is an operand, fib's a seed) do not
+    # compete for one pointer
+    per_function_registers: bool = False
     trainable_library: bool = False
     alu: str = "table"
     max_steps: int = 2000  # per forward pass; runs still going are read where they stand
@@ -491,11 +496,12 @@ class AugmentedLM(Answerer):
         self.list_r1 = ["M[0..r1-1]" in specs[f].memory for f in config.functions]
         self.memoryless = [specs[f].memory == "none" for f in config.functions]
         self.select = nn.Linear(dim, len(config.functions))
+        pointers = len(ARG_REGISTERS) * (len(config.functions) if config.per_function_registers else 1)
         if config.parsing == "slots":
-            self.parser = SlotParser(dim, len(ARG_REGISTERS), config.cells, n, config.cell_values,
+            self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
                                      config.list_length, config.span_candidates, config.register_values)
         else:
-            self.parser = PooledParser(dim, len(ARG_REGISTERS), config.cells, n)
+            self.parser = PooledParser(dim, pointers, config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":
             # each token's characters (tokenizer.token_chars), saved with the weights; set by use_tokenizer
             self.register_buffer("token_chars",
@@ -537,11 +543,19 @@ class AugmentedLM(Answerer):
         return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.cells, s.weights,
                      s.pointers, s.length, s.gate)
 
-    def r1(self, parse: Parse, list_r1: bool) -> torch.Tensor:
-        """(B', n): the r1 a function receives: its pointer, the quoted span's length, or
-        a gated mixture of the two (``list_length``; ``list_r1``: the function's list is
-        M[0..r1-1])."""
-        pointer = (parse.arguments or parse.registers.unbind(1))[0]
+    def arguments(self, parse: Parse, i: int) -> list[torch.Tensor]:
+        """The pointers r1..r3 (each (B', n)) that function i reads: its own set with
+        ``per_function_registers``, else the one set every function shares."""
+        pointers = parse.arguments or list(parse.registers.unbind(1))
+        A = len(ARG_REGISTERS)
+        j = i if self.config.per_function_registers else 0
+        return pointers[j * A:(j + 1) * A]
+
+    def r1(self, parse: Parse, list_r1: bool, pointer: torch.Tensor | None = None) -> torch.Tensor:
+        """(B', n): the r1 a function receives: its ``pointer`` (default: the first
+        function's), the quoted span's length, or a gated mixture of the two
+        (``list_length``; ``list_r1``: the function's list is M[0..r1-1])."""
+        pointer = self.arguments(parse, 0)[0] if pointer is None else pointer
         mode = self.config.list_length
         if parse.length is None or (mode == "abi" and not list_r1):
             return pointer
@@ -556,7 +570,6 @@ class AugmentedLM(Answerer):
         parse = self.parse(input_ids, attention_mask)
         B, n, cfg = input_ids.shape[0], self.config.base, self.library.config
         K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question
-        pointers = parse.arguments or list(parse.registers.unbind(1))
         memory = parse.memory
         if K > 1:  # what a memoryless function sees: the candidates' cells, mixed
             mixed = torch.einsum("bk,bkcn->bcn", parse.weights, memory.reshape(B, K, *memory.shape[1:]))
@@ -564,7 +577,8 @@ class AugmentedLM(Answerer):
         for i in range(len(self.config.functions)):
             one = K > 1 and self.memoryless[i] and not (self.list_r1[i] and parse.length is not None)
             rows = slice(None, None, K) if one else slice(None)  # one run per question is enough
-            values = [self.r1(parse, self.list_r1[i]), *pointers[1:]]
+            args = self.arguments(parse, i)
+            values = [self.r1(parse, self.list_r1[i], args[0]), *args[1:]]
             R = _zero(n, memory).expand(memory.shape[0], cfg.registers, n)[rows]
             for r, value in zip(ARG_REGISTERS, values):
                 if r in self.reads[i]:
@@ -601,8 +615,9 @@ class AugmentedLM(Answerer):
         cells = out.parse.memory[0].argmax(-1).tolist()
         cells = cells[:cells.index(0)] if 0 in cells else cells
         chosen = int(sel.argmax())
-        registers = [int(self.r1(out.parse, self.list_r1[chosen])[0].argmax()),
-                     *out.parse.registers[0, 1:].argmax(-1).tolist()]
+        args = self.arguments(out.parse, chosen)
+        registers = [int(self.r1(out.parse, self.list_r1[chosen], args[0])[0].argmax()),
+                     *(int(a[0].argmax()) for a in args[1:])]
         return {"question": question, "answer": decode_answers(self, out)[0],
                 "confidence": float(answer_confidence(self, out)[0]),
                 "program": self.config.functions[int(sel.argmax())], "p_program": float(sel.max()),

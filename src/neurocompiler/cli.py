@@ -243,6 +243,8 @@ def _lm_commands(sub) -> None:
     p.add_argument("--register-values", choices=REGISTER_VALUES,
                    help="slots: an argument register reads its token in context only, or may also copy "
                    "the number or character it holds")
+    p.add_argument("--per-function-registers", action="store_true",
+                   help="a set of argument-register pointers per library function, not one shared set")
     p.add_argument("--trainable-library", action="store_true")
     p.add_argument("--alu", default="table")
     p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
@@ -300,6 +302,7 @@ def _cmd_train(args) -> int:
             parse[name] = getattr(args, name)
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, **parse,
                           trainable_library=args.trainable_library, alu=args.alu,
+                          per_function_registers=args.per_function_registers,
                           max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,

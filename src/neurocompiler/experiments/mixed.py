@@ -35,6 +35,7 @@ class MixedConfig:
     backbone_lr_scale: float = 0.1
     tokenizer: str = "char"
     parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
+    per_function_registers: bool = False  # a set of register pointers per library function
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = 128
     layers: int = 4
@@ -50,6 +51,7 @@ def run(cfg: MixedConfig) -> dict:
     rows, curves = [], []
     for seed in cfg.seeds:
         model = AugmentConfig(base=128, cells=max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
+                              per_function_registers=cfg.per_function_registers,
                               max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
         options = {"tasks": cfg.tasks}
@@ -123,6 +125,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the backbone learns at S * --lr")
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default=d.tokenizer)
     p.add_argument("--parse", choices=tuple(PARSES), default=d.parse, help="a named parse")
+    p.add_argument("--per-function-registers", action="store_true",
+                   help="a set of argument-register pointers per library function")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--layers", type=int, default=d.layers)
@@ -137,5 +141,6 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
     return MixedConfig(tasks=names(args.tasks, MIXABLE, "--tasks"), lengths=ints(args.lengths),
                        examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        backbone_lr_scale=args.backbone_lr_scale, tokenizer=args.tokenizer,
-                       parse=args.parse, functions=functions, dim=args.dim, layers=args.layers,
+                       parse=args.parse, per_function_registers=args.per_function_registers,
+                       functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
