@@ -359,6 +359,14 @@ def _characters(codes: torch.Tensor, C: int) -> tuple[torch.Tensor, torch.Tensor
     return out[..., :C], lens.sum(-1)
 
 
+def _fill(buffer: torch.Tensor, table: torch.Tensor, empty: int) -> None:
+    """Copy a per-token ``table`` into a (vocab, ...) ``buffer`` in place; rows it lacks
+    (a vocabulary padded past the tokenizer's) hold ``empty``."""
+    k = min(len(buffer), len(table))
+    buffer.fill_(empty)
+    buffer[:k] = table[:k].to(buffer)
+
+
 def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
     """The value 0, one-hot over n values."""
     return F.one_hot(torch.zeros((), dtype=torch.long, device=like.device), n).to(like)
@@ -519,12 +527,9 @@ class AugmentedLM(Answerer):
         from .tokenizer import token_chars, token_copies
 
         if hasattr(self, "token_chars"):
-            chars = token_chars(tokenizer, self.config.base, self.config.cells)[:len(self.token_chars)]
-            self.token_chars = F.pad(chars, (0, 0, 0, len(self.token_chars) - len(chars))).to(self.token_chars)
+            _fill(self.token_chars, token_chars(tokenizer, self.config.base, self.config.cells), 0)
         if hasattr(self, "token_copies"):
-            copies = token_copies(tokenizer, self.config.base)[:len(self.token_copies)]
-            self.token_copies = F.pad(copies, (0, 0, 0, len(self.token_copies) - len(copies)),
-                                      value=-1).to(self.token_copies)
+            _fill(self.token_copies, token_copies(tokenizer, self.config.base), -1)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """z: (B, T, d), the hidden states after all but the last layer."""

@@ -297,7 +297,7 @@ def _cmd_train(args) -> int:
     backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
                               kv_heads=args.kv_heads, layers=args.layers, embedding_std=args.embedding_std)
     parse = dict(PARSES[args.parse or (TASKS[args.task].parse if args.task in TASKS else "slots")])
-    for name in ("parsing", "cell_values", "list_length", "span_candidates", "register_values"):
+    for name in parse:  # a flag given overrides that part of the named parse
         if getattr(args, name) is not None:
             parse[name] = getattr(args, name)
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, **parse,

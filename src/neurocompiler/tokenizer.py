@@ -187,15 +187,11 @@ def token_copies(tokenizer: PreTrainedTokenizerFast, base: int) -> torch.Tensor:
     text spells (ASCII digits, surrounding spaces ignored, below ``base``) and the code
     of its one character (below ``base``); -1 where it has none. Special tokens have
     neither."""
-    out = torch.full((len(tokenizer), 2), -1, dtype=torch.long)
+    char = token_chars(tokenizer, base, 1)[:, 0]  # 0 where a token is not one character
+    out = torch.stack([torch.full_like(char, -1), torch.where(char > 0, char, -1)], 1)
     specials = set(tokenizer.all_special_ids)
     for i in range(len(tokenizer)):
-        if i in specials:
-            continue
-        text = tokenizer.decode([i])
-        digits = text.strip(" ")
+        digits = "" if i in specials else tokenizer.decode([i]).strip(" ")
         if digits and all("0" <= ch <= "9" for ch in digits) and int(digits) < base:
             out[i, 0] = int(digits)
-        if len(text) == 1 and 0 < ord(text) < base:
-            out[i, 1] = ord(text)
     return out

@@ -134,22 +134,23 @@ class Library(nn.Module):
     def initial_state(self, registers: torch.Tensor, memory: torch.Tensor) -> State:
         """One machine per (example, function): (B*F, ...) with the counter at each
         function's entry and r15 pointing outside the program."""
-        B, nF, n = registers.shape[0], len(self.functions), self.config.base
-        R = registers.repeat_interleave(nF, 0).clone()
+        B, nF = registers.shape[0], len(self.functions)
+        return self._start(registers.repeat_interleave(nF, 0), memory.repeat_interleave(nF, 0),
+                           self.entries.repeat(B))
+
+    def _start(self, registers: torch.Tensor, memory: torch.Tensor, entries: torch.Tensor) -> State:
+        """Machines at the addresses ``entries`` (B,), with r15 pointing outside the program."""
+        n = self.config.base
+        R = registers.clone()
         R[:, RETURN_REGISTER] = F.one_hot(torch.tensor(n - 1), n).to(R)
-        M = memory.repeat_interleave(nF, 0)
-        c = F.one_hot(self.entries.repeat(B), self.machine.program.lines).to(R)
-        return State(M, R, c, torch.zeros(B * nF, dtype=R.dtype, device=R.device))
+        c = F.one_hot(entries, self.machine.program.lines).to(R)
+        return State(memory, R, c, torch.zeros(len(entries), dtype=R.dtype, device=R.device))
 
     def run_one(self, index: int, registers: torch.Tensor, memory: torch.Tensor, max_steps: int = 2000,
                 tol: float = 1e-6):
         """Run function ``index`` alone from (B, R, n) registers and (B, m, n) memory;
         returns the machine's :class:`~neurocompiler.machine.Run`."""
-        n = self.config.base
-        R = registers.clone()
-        R[:, RETURN_REGISTER] = F.one_hot(torch.tensor(n - 1), n).to(R)
-        c = F.one_hot(self.entries[index].expand(registers.shape[0]), self.machine.program.lines).to(R)
-        state = State(memory, R, c, torch.zeros(registers.shape[0], dtype=R.dtype, device=R.device))
+        state = self._start(registers, memory, self.entries[index].expand(registers.shape[0]))
         return self.machine.run(state, max_steps, tol)
 
     def forward(self, selection: torch.Tensor, registers: torch.Tensor, memory: torch.Tensor,
