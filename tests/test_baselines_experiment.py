@@ -16,18 +16,20 @@ def test_every_model_trains_and_is_scored_in_and_out_of_distribution(tmp_path, c
     assert code == 0
     out = capsys.readouterr().out
     assert "out_of_distribution" in out and "lengths 12" in out and "(commonest answer)" in out
+    assert "operands 128..255 at base 256, exact ALU" in out
     with open(tmp_path / "runs.csv") as fh:
         runs = list(csv.DictReader(fh))
     assert sorted((r["task"], r["model"]) for r in runs) == sorted(
         (t, m) for t in ("arithmetic", "reverse") for m in MODELS)
     for r in runs:
         assert 0 <= float(r["in_distribution"]) <= 1
-        if r["task"] == "reverse":
-            assert 0 <= float(r["out_of_distribution"]) <= 1
-        else:
-            assert r["out_of_distribution"] == ""  # arithmetic has no OOD set
+        assert 0 <= float(r["out_of_distribution"]) <= 1
     ood = load_jsonl(tmp_path / "reverse-direct-seed0" / "data" / "ood.jsonl")
     assert len(ood) == 8 and {len(e.answer) for e in ood} == set(SETUPS["reverse"].ood["lengths"])
+    # arithmetic out of distribution: operands wider than any seen, asked at base 256
+    wide = load_jsonl(tmp_path / "arithmetic-direct-seed0" / "data" / "ood.jsonl")
+    numbers = [int(t) for e in wide for t in e.question.replace("?", "").split() if t.isdigit()]
+    assert len(wide) == 8 and min(numbers) >= 128 and max(numbers) <= 255
     assert (tmp_path / "baselines.png").stat().st_size > 0
     # "augmented" is the task's own parse: exact spans for reversal, soft slots for arithmetic
     parse = {t: json.loads((tmp_path / f"{t}-augmented-seed0" / "config.json").read_text())["model"]

@@ -27,7 +27,7 @@ def test_token_copies_read_numbers_and_single_characters():
     numbers = 0
     for i in range(len(bpe)):
         text = bpe.decode([i])
-        want_number = int(text.strip(" ")) if text.strip(" ").isdigit() and int(text.strip(" ")) < N else -1
+        want_number = int(text.strip(" ")) if text.strip(" ").isdigit() else -1  # any size: see widen
         if i in bpe.all_special_ids:
             want_number = -1
         assert copies[i, 0] == want_number, repr(text)

@@ -31,8 +31,8 @@ def bpe():
 
 
 def test_kinds_are_fast_tokenizers_with_specials(char, bpe):
-    assert TOKENIZER_KINDS == ("char", "bpe")
-    for tok in (char, bpe):
+    assert TOKENIZER_KINDS == ("char", "bpe", "bpe-numbers")
+    for tok in (char, bpe, build_tokenizer("bpe-numbers", sort_questions(), vocab_size=400)):
         assert isinstance(tok, PreTrainedTokenizerFast)
         assert (tok.pad_token, tok.unk_token, tok.bos_token) == ("<pad>", "<unk>", "<s>")
         assert (tok.pad_token_id, tok.unk_token_id, tok.bos_token_id) == (0, 1, 2)
@@ -91,7 +91,7 @@ def test_build_errors():
 
 @pytest.mark.parametrize("kind", TOKENIZER_KINDS)
 def test_save_load_round_trip(kind, char, bpe, tmp_path):
-    tok = {"char": char, "bpe": bpe}[kind]
+    tok = {"char": char, "bpe": bpe}.get(kind) or build_tokenizer(kind, sort_questions(), vocab_size=400)
     save_tokenizer(tok, tmp_path / "run")
     names = {p.name for p in (tmp_path / "run").iterdir()}
     assert {"tokenizer.json", "tokenizer_config.json"} <= names

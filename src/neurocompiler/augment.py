@@ -36,6 +36,7 @@ from .config import MachineConfig
 from .errors import InputError
 from .layers import LogReadout
 from .library import Library, load_specs
+from .machine import Machine
 
 ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
 PARSINGS = ("slots", "pooled")
@@ -253,7 +254,7 @@ class SlotParser(nn.Module):
         embeddings (B, T, d) for ``cell_values="embedding"``, their characters' codes
         (B, T, W) long, 0-padded, for ``"token"``. ``copies`` (B, T, 2) long, for
         ``register_values="copy"``: the number each token spells and its character's
-        code, -1 where it has none. Returns :class:`Slots`; with span candidates
+        code, -1 where it has none; a number not below the base is not read. Returns :class:`Slots`; with span candidates
         B' = B K, candidate-minor, else B' = B."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
@@ -302,11 +303,11 @@ class SlotParser(nn.Module):
         readings = [context]
         by_rank = self.rank(pooled).view(B, R, 2, RANKS)
         for k, value in enumerate(copies.unbind(-1)):  # (B, T) each
-            ok = (value >= 0) & mask.bool()
+            ok = (value >= 0) & (value < self.n) & mask.bool()
             rank = (ok.cumsum(-1) - 1).clamp(0, RANKS - 1)  # each token's place among those that are ok
             ranked = scores + by_rank[:, :, k].gather(-1, rank[:, None].expand(B, R, T))
             attn = ranked.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
-            read = torch.einsum("bst,btn->bsn", attn, F.one_hot(value.clamp_min(0), self.n).to(context))
+            read = torch.einsum("bst,btn->bsn", attn, F.one_hot(torch.where(ok, value, 0), self.n).to(context))
             readings.append(torch.where(ok.any(-1)[:, None, None], read, _zero(self.n, read)))
         mix = self.reading(pooled).view(-1, self.registers, 3).softmax(-1)  # (B, R, 3)
         return torch.einsum("brk,kbrn->brn", mix, torch.stack(readings))
@@ -365,6 +366,39 @@ def _fill(buffer: torch.Tensor, table: torch.Tensor, empty: int) -> None:
     k = min(len(buffer), len(table))
     buffer.fill_(empty)
     buffer[:k] = table[:k].to(buffer)
+
+
+UNSEEN = -1e4  # the logit a widened head gives the values its model never saw (probability 0)
+
+
+def widen_values(t: torch.Tensor, old: int, new: int, fill: float) -> torch.Tensor:
+    """Pad a weight or bias whose first dimension is k blocks of ``old`` values (a value
+    head, or one head per slot) to k blocks of ``new``; the new values' rows hold ``fill``."""
+    k = t.shape[0] // old
+    blocks = t.reshape(k, old, *t.shape[1:])
+    pad = blocks.new_full((k, new - old, *t.shape[1:]), fill)
+    return torch.cat([blocks, pad], 1).reshape(k * new, *t.shape[1:])
+
+
+def widen_state(model: nn.Module, wider: nn.Module, heads: Sequence[str], old: int, new: int,
+                own: str | None = None) -> None:
+    """Load ``model``'s weights into ``wider``, the same architecture at base ``new``:
+    each Linear named in ``heads`` maps to values, so its rows are padded (weights 0,
+    bias :data:`UNSEEN`); the tensors under the prefix ``own`` are ``wider``'s already;
+    every other tensor must keep its shape."""
+    state = model.state_dict()
+    if own is not None:
+        state.update({k: v for k, v in wider.state_dict().items() if k.startswith(own)})
+    for name in heads:
+        state[f"{name}.weight"] = widen_values(state[f"{name}.weight"], old, new, 0.0)
+        state[f"{name}.bias"] = widen_values(state[f"{name}.bias"], old, new, UNSEEN)
+    wider.load_state_dict(state)
+
+
+def check_wider(config: "AugmentConfig", base: int) -> None:
+    if not isinstance(base, int) or isinstance(base, bool) or base < config.base:
+        raise InputError(f"base {base!r}: a model trained at base {config.base} can only be widened "
+                         f"to a base >= {config.base}")
 
 
 def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
@@ -471,6 +505,12 @@ class Answerer(nn.Module):
         p = self.predict(tokenizer, [question])
         return {"question": question, "answer": p.answers[0], "confidence": p.confidence[0]}
 
+    def widen(self, base: int, alu: str | None = None) -> "Answerer":
+        """The same model answering at a wider ``base`` (e.g. 256 after training at 128),
+        sharing this one's backbone; ``alu`` swaps the library's ALU (e.g. "exact").
+        Values the model never saw get probability 0 from its own heads."""
+        raise InputError(f"{type(self).__name__} cannot be widened")
+
     def param_groups(self, backbone_lr_scale: float) -> list[dict]:
         """AdamW groups: the backbone at ``lr * backbone_lr_scale``, the heads (and a
         trainable library) at ``lr``. Training the backbone as fast as the heads lets the
@@ -530,6 +570,25 @@ class AugmentedLM(Answerer):
             _fill(self.token_chars, token_chars(tokenizer, self.config.base, self.config.cells), 0)
         if hasattr(self, "token_copies"):
             _fill(self.token_copies, token_copies(tokenizer, self.config.base), -1)
+
+    def widen(self, base: int, alu: str | None = None) -> "AugmentedLM":
+        """At base ``base`` >= the trained one: the value heads give the new values
+        probability 0, copies read any number below ``base`` exactly, and the library is
+        the same compiled program on a wider machine (``CompiledProgram.widened``) with
+        ``alu`` (default: the trained one; the table ALU grows as base^2)."""
+        check_wider(self.config, base)
+        old = self.config.base
+        cfg = AugmentConfig(**{**self.config.to_dict(), "base": base, "alu": alu or self.config.alu,
+                               "backbone": self.config.backbone})
+        wider = AugmentedLM(cfg, backbone=self.backbone)
+        if isinstance(self.parser, SlotParser):
+            heads = ["parser.value"] + (["parser.copy"] if self.parser.copy is not None else [])
+        else:
+            heads = ["parser.proj"]
+        program = self.library.machine.program.widened(wider.library.config)
+        wider.library.machine = Machine(program, alu=cfg.alu)
+        widen_state(self, wider, heads, old, base, own="library.")
+        return wider.to(next(self.parameters()).device).train(self.training)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """z: (B, T, d), the hidden states after all but the last layer."""

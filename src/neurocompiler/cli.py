@@ -267,6 +267,12 @@ def _lm_commands(sub) -> None:
     p.add_argument("--test", dest="test_file", metavar="FILE.jsonl")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help='print {"accuracy": float, "n": int}')
+    p.add_argument("--base", type=int, default=None, metavar="N",
+                   help="answer at a wider base than the run's (e.g. 256 after training at 128): "
+                   "the library runs on a wider machine and the heads give unseen values probability 0")
+    p.add_argument("--alu", default=None, metavar="KIND",
+                   help="swap the library's ALU: table, circuit, exact, dense or dense_best "
+                   "(default: the run's; the table ALU grows as base^2)")
 
     p = sub.add_parser("ask", help="answer a question with a trained run",
                        description="Print the answer, the selected program and its probability, "
@@ -317,7 +323,7 @@ def _cmd_train(args) -> int:
 def _cmd_eval(args) -> int:
     from .train import evaluate_run
 
-    result = evaluate_run(args.run_dir, args.test_file, args.device)
+    result = evaluate_run(args.run_dir, args.test_file, args.device, args.base, args.alu)
     print(json.dumps(result) if args.json else f"accuracy {100 * result['accuracy']:.2f}% on {result['n']} examples")
     return 0
 

@@ -9,6 +9,11 @@ code path:
 * ``bpe``: a byte-level BPE trained on the given texts, so that a quoted string such as
   ``"dlifdbabejld"`` splits into multi-character pieces, the tokenization the paper blames
   for its sorting results. Byte-level, so it has no unknown characters.
+* ``bpe-numbers``: ``bpe`` with LLaMA 3's treatment of numbers: a run of digits is cut,
+  left to right, into groups of at most three, and every 1-3 digit group ("0".."999",
+  "00".."099", "000".."099") is a token of its own whether or not the training text
+  holds it. So "200" is one token, known to the model, even if training only asked
+  about numbers below 128 (arithmetic out of distribution, docs/RESULTS.md).
 
 Both carry the specials ``<pad>``, ``<unk>`` and ``<s>`` (bos); calling the tokenizer
 directly adds ``<s>`` like LLaMA's does, and :func:`encode` adds it explicitly.
@@ -22,16 +27,17 @@ from pathlib import Path
 from typing import Iterable
 
 import torch
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from .errors import InputError
 
-TOKENIZER_KINDS = ("char", "bpe")
+TOKENIZER_KINDS = ("char", "bpe", "bpe-numbers")
 PAD, UNK, BOS = "<pad>", "<unk>", "<s>"
 SPECIALS = (PAD, UNK, BOS)  # ids 0, 1, 2 in both kinds
 CHARS = tuple(chr(c) for c in range(32, 127))
 MIN_BPE_VOCAB = 256 + len(SPECIALS)  # the byte alphabet and the specials, before any merge
+NUMBER_GROUPS = tuple(str(i).zfill(w) for w in (1, 2, 3) for i in range(10 ** w))  # "0".."999", "00", "000"...
 
 
 def build_tokenizer(kind: str, texts: Iterable[str] | None = None,
@@ -40,12 +46,15 @@ def build_tokenizer(kind: str, texts: Iterable[str] | None = None,
 
     ``char`` ignores ``texts`` and ``vocab_size`` (its vocabulary is fixed, 98 tokens);
     ``bpe`` is trained on ``texts`` (required) up to ``vocab_size`` tokens,
-    deterministically for the same texts.
+    deterministically for the same texts; ``bpe-numbers`` is that BPE trained on the
+    texts' words, plus the 1,110 number groups (:data:`NUMBER_GROUPS`).
     """
     if kind == "char":
         tok = _char_tokenizer()
     elif kind == "bpe":
         tok = _bpe_tokenizer(texts, vocab_size)
+    elif kind == "bpe-numbers":
+        tok = _bpe_tokenizer(texts, vocab_size, numbers=True)
     else:
         raise InputError(f"unknown tokenizer kind {kind!r}; expected one of {', '.join(TOKENIZER_KINDS)}")
     bos_id = tok.token_to_id(BOS)
@@ -65,7 +74,7 @@ def _char_tokenizer() -> Tokenizer:
     return tok
 
 
-def _bpe_tokenizer(texts: Iterable[str] | None, vocab_size: int) -> Tokenizer:
+def _bpe_tokenizer(texts: Iterable[str] | None, vocab_size: int, numbers: bool = False) -> Tokenizer:
     if texts is None or isinstance(texts, str):
         raise InputError("a bpe tokenizer needs texts to train on (a list of strings)")
     texts = list(texts)
@@ -79,11 +88,16 @@ def _bpe_tokenizer(texts: Iterable[str] | None, vocab_size: int) -> Tokenizer:
                          f"(256 bytes + {len(SPECIALS)} specials), got {vocab_size}")
     tok = Tokenizer(models.BPE(unk_token=UNK))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if numbers:  # digit groups are words of their own, so no merge joins one to a letter or space
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(r"[0-9]{1,3}"), behavior="isolated"), tok.pre_tokenizer])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIALS),
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
     tok.train_from_iterator(texts, trainer)
+    if numbers:  # matched before the BPE runs, longest first: "1234" -> "123", "4"
+        tok.add_tokens([AddedToken(g, normalized=False) for g in NUMBER_GROUPS])
     return tok
 
 
@@ -184,14 +198,15 @@ def token_chars(tokenizer: PreTrainedTokenizerFast, base: int, width: int) -> to
 
 def token_copies(tokenizer: PreTrainedTokenizerFast, base: int) -> torch.Tensor:
     """(vocab, 2) long: what an argument register copies from each token: the number its
-    text spells (ASCII digits, surrounding spaces ignored, below ``base``) and the code
-    of its one character (below ``base``); -1 where it has none. Special tokens have
-    neither."""
+    text spells (ASCII digits, surrounding spaces ignored) and the code of its one
+    character (below ``base``); -1 where it has none. Special tokens have neither. A
+    number is kept whatever its size, so that a model widened to a larger base
+    (``Answerer.widen``) reads it; the parser ignores numbers its base cannot hold."""
     char = token_chars(tokenizer, base, 1)[:, 0]  # 0 where a token is not one character
     out = torch.stack([torch.full_like(char, -1), torch.where(char > 0, char, -1)], 1)
     specials = set(tokenizer.all_special_ids)
     for i in range(len(tokenizer)):
         digits = "" if i in specials else tokenizer.decode([i]).strip(" ")
-        if digits and all("0" <= ch <= "9" for ch in digits) and int(digits) < base:
+        if digits and all("0" <= ch <= "9" for ch in digits) and len(digits) <= 18:  # fits int64
             out[i, 0] = int(digits)
     return out

@@ -206,8 +206,11 @@ def build(cfg: TrainConfig, run_dir: Path, train_examples: Sequence[Example]):
     return tokenizer, model
 
 
-def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, Answerer, object]:
-    """A run's config, its model with the last checkpoint's weights, and its tokenizer."""
+def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
+             alu: str | None = None) -> tuple[TrainConfig, Answerer, object]:
+    """A run's config, its model with the last checkpoint's weights, and its tokenizer.
+    ``base`` and ``alu`` give the model at a wider base and with another ALU
+    (``Answerer.widen``); the config stays the trained one."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise InputError(f"{run_dir}: not a run directory (no config.json)")
@@ -226,6 +229,8 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, Ans
     if not weights.is_file():
         raise InputError(f"{run_dir}: no checkpoint yet ({weights} is missing)")
     model.load_state_dict(load_file(str(weights)))
+    if base is not None or alu is not None:
+        model = model.widen(cfg.model.base if base is None else base, alu)
     return cfg, model.to(pick_device(device)), tokenizer
 
 
@@ -390,9 +395,11 @@ def ask(run_dir: str | Path, question: str, device: str = "cpu") -> dict:
     return model.explain(tokenizer, question)
 
 
-def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str = "cpu") -> dict:
-    """Accuracy of a run on its own test split, or on ``test_file`` (JSONL)."""
-    cfg, model, tokenizer = load_run(run_dir, device)
+def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str = "cpu",
+                 base: int | None = None, alu: str | None = None) -> dict:
+    """Accuracy of a run on its own test split, or on ``test_file`` (JSONL); ``base``
+    and ``alu`` as in :func:`load_run`."""
+    cfg, model, tokenizer = load_run(run_dir, device, base, alu)
     examples = load_jsonl(test_file or Path(run_dir) / "data" / "test.jsonl")
     ev = evaluate(model, tokenizer, examples, cfg.eval_batch_size)
     return {"accuracy": ev.accuracy, "n": ev.n}

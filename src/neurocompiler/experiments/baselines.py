@@ -4,7 +4,9 @@ and out of distribution.
 Every (task, model, seed) cell is one training run on the same data, tokenizer, backbone
 sizes, budget and seed; only the model differs. Each run is scored on its own test
 split (in distribution) and, where the task has one, on a fresh out-of-distribution set:
-longer strings than any seen in training, or deeper Fibonacci recursions.
+longer strings than any seen in training, deeper Fibonacci recursions, or arithmetic on
+operands wider than any seen, answered at a wider base with the exact ALU swapped in
+(``Setup.wider``).
 
 Models (``--models``):
 
@@ -44,9 +46,11 @@ from .common import format_table, ints, mean_std, names, results_dir, write_csv
 @dataclass(frozen=True)
 class Setup:
     """How one task is trained, and tested out of distribution (``ood``: the task
-    options of the OOD set; None: no OOD set). ``max_steps`` covers the longest OOD
-    input (reverse 12: 66 machine steps, count 12: 90, fib depth 8: 64, sort 16: about
-    1,540)."""
+    options of the OOD set; None: no OOD set). With ``wider`` = w > 1 the OOD set is
+    asked at base w * base, every operand at least ``base`` (wider than any seen), and
+    the model answers there widened (``Answerer.widen``) with the ``wide_alu``.
+    ``max_steps`` covers the longest OOD input (reverse 12: 66 machine steps, count 12:
+    90, fib depth 8: 64, sort 16: about 1,540)."""
 
     functions: tuple[str, ...]
     options: dict = field(default_factory=dict)
@@ -54,10 +58,19 @@ class Setup:
     cells: int = 2
     tokenizer: str = "bpe"
     max_steps: int = 2000
+    wider: int = 1
+    wide_alu: str = "exact"
+
+    def ood_set(self, base: int) -> tuple[dict, int] | None:
+        """The OOD set's task options and base, for a model trained at ``base``."""
+        if self.wider > 1:
+            return {**(self.ood or {}), "operands": (base, self.wider * base - 1)}, self.wider * base
+        return None if self.ood is None else (dict(self.ood), base)
 
 
 SETUPS = {
-    "arithmetic": Setup(("add", "sub", "mul", "div")),
+    # bpe-numbers: every number up to 999 is a token, so the OOD numbers 128..255 can be read
+    "arithmetic": Setup(("add", "sub", "mul", "div"), tokenizer="bpe-numbers", wider=2),
     "fib": Setup(("fib",), {"depths": (1, 2, 3, 4)}, {"depths": (6, 8)}, max_steps=100),
     "count": Setup(("count",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="char",
                    max_steps=120),
@@ -138,25 +151,29 @@ def run(cfg: BaselinesConfig) -> dict:
                 row = {"task": task, "model": model_name, "seed": seed,
                        "in_distribution": metrics["test_accuracy"], "out_of_distribution": None,
                        "final_loss": metrics["train_loss"]}
-                if setup.ood is not None:
-                    ood = generate(task, cfg.ood_examples, seed + 1_000_003, base=cfg.base, **setup.ood)
+                if setup.ood_set(cfg.base) is not None:
+                    options, base = setup.ood_set(cfg.base)
+                    ood = generate(task, cfg.ood_examples, seed + 1_000_003, base=base, **options)
                     save_jsonl(run_dir / "data" / "ood.jsonl", ood)
-                    row["out_of_distribution"] = score(run_dir, load_jsonl(run_dir / "data" / "ood.jsonl"))
+                    wide = (base, setup.wide_alu) if base != cfg.base else (None, None)
+                    row["out_of_distribution"] = score(run_dir, load_jsonl(run_dir / "data" / "ood.jsonl"), *wide)
                 rows.append(row)
     summary = []
     for task in cfg.tasks:
         first = out / f"{task}-{cfg.models[0]}-seed{cfg.seeds[0]}" / "data"
+        train_set = load_jsonl(first / "train.jsonl")
+        ood_file = first / "ood.jsonl"
         summary.append({"task": task, "model": "(commonest answer)", "seeds": 1,
-                        "in_distribution": "%.4f" % majority(load_jsonl(first / "train.jsonl"),
-                                                             load_jsonl(first / "test.jsonl")),
-                        "out_of_distribution": "-", "ood_test": "-"})
+                        "in_distribution": "%.4f" % majority(train_set, load_jsonl(first / "test.jsonl")),
+                        "out_of_distribution": "%.4f" % majority(train_set, load_jsonl(ood_file))
+                        if ood_file.is_file() else "-", "ood_test": "-"})
         for model_name in cfg.models:
             mine = [r for r in rows if r["task"] == task and r["model"] == model_name]
             ood = [r["out_of_distribution"] for r in mine if r["out_of_distribution"] is not None]
             summary.append({"task": task, "model": model_name, "seeds": len(mine),
                             "in_distribution": "%.4f ± %.4f" % mean_std(r["in_distribution"] for r in mine),
                             "out_of_distribution": "%.4f ± %.4f" % mean_std(ood) if ood else "-",
-                            "ood_test": _describe(SETUPS[task].ood)})
+                            "ood_test": _describe(SETUPS[task], cfg.base)})
     write_csv(out / "runs.csv", rows)
     write_csv(out / "summary.csv", summary)
     plot(rows, cfg, out / "baselines.png")
@@ -173,16 +190,21 @@ def majority(train_set, test_set) -> float:
     return sum(str(e.answer) == top for e in test_set) / len(test_set)
 
 
-def score(run_dir, examples) -> float:
-    """Exact-answer accuracy of a trained run on ``examples``."""
-    _, model, tokenizer = load_run(run_dir)
+def score(run_dir, examples, base: int | None = None, alu: str | None = None) -> float:
+    """Exact-answer accuracy of a trained run on ``examples``, answered at ``base`` with
+    ``alu`` when given (``load_run``)."""
+    _, model, tokenizer = load_run(run_dir, base=base, alu=alu)
     return evaluate(model, tokenizer, examples).accuracy
 
 
-def _describe(ood: dict | None) -> str:
+def _describe(setup: Setup, base: int) -> str:
+    ood = setup.ood_set(base)
     if ood is None:
         return "-"
-    return "; ".join(f"{k} {','.join(map(str, v))}" for k, v in ood.items())
+    options, wide = ood
+    text = "; ".join(f"{k} {','.join(map(str, v))}" if k != "operands" else f"operands {v[0]}..{v[1]}"
+                     for k, v in options.items())
+    return text + (f" at base {wide}, {setup.wide_alu} ALU" if wide != base else "")
 
 
 def plot(rows: list[dict], cfg: BaselinesConfig, path) -> None:
