@@ -67,7 +67,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     clip: float = 1.0
     seed: int = 0
-    tokenizer: str = "char"  # char | bpe; ignored with a checkpoint (its own is used)
+    tokenizer: str = "char"  # char | bpe | bpe-numbers; ignored with a checkpoint (its own is used)
     bpe_vocab: int = 512
     device: str = "auto"
     bf16: bool = False  # bf16 autocast of the backbone on CUDA
