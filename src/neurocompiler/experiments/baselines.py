@@ -152,8 +152,8 @@ def run(cfg: BaselinesConfig) -> dict:
                        "in_distribution": metrics["test_accuracy"], "out_of_distribution": None,
                        "final_loss": metrics["train_loss"]}
                 if setup.ood_set(cfg.base) is not None:
-                    options, base = setup.ood_set(cfg.base)
-                    ood = generate(task, cfg.ood_examples, seed + 1_000_003, base=base, **options)
+                    ood_options, base = setup.ood_set(cfg.base)
+                    ood = generate(task, cfg.ood_examples, seed + 1_000_003, base=base, **ood_options)
                     save_jsonl(run_dir / "data" / "ood.jsonl", ood)
                     wide = (base, setup.wide_alu) if base != cfg.base else (None, None)
                     row["out_of_distribution"] = score(run_dir, load_jsonl(run_dir / "data" / "ood.jsonl"), *wide)
