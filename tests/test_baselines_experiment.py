@@ -15,7 +15,7 @@ def test_every_model_trains_and_is_scored_in_and_out_of_distribution(tmp_path, c
                  "--seeds", "0", "--max-steps", "30", "--device", "cpu", "--out", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "out_of_distribution" in out and "lengths 12" in out and "(commonest answer)" in out
+    assert "out_of_distribution" in out and "lengths 16" in out and "(commonest answer)" in out
     assert "operands 128..255 at base 256, exact ALU" in out
     with open(tmp_path / "runs.csv") as fh:
         runs = list(csv.DictReader(fh))

@@ -74,8 +74,9 @@ SETUPS = {
     "fib": Setup(("fib",), {"depths": (1, 2, 3, 4)}, {"depths": (6, 8)}, max_steps=100),
     "count": Setup(("count",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="char",
                    max_steps=120),
-    "reverse": Setup(("reverse",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="char",
-                     max_steps=100),
+    # the protocol: train on strings of length <= 12, test on 16
+    "reverse": Setup(("reverse",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17, tokenizer="char",
+                     max_steps=120),
     "sort": Setup(("insertion_sort",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17,
                   tokenizer="char", max_steps=2000),
 }
