@@ -12,7 +12,7 @@ Models (``--models``):
 
 * ``augmented``: the backbone, selection and parsing heads, and the library (§3.4),
   with the task's parse (``TaskSpec.parse``: ``spans`` for sort and reverse,
-  ``copies`` for fib, else ``slots``);
+  ``copies`` for fib and count, ``slots`` for arithmetic);
 * ``direct``: the same backbone with heads straight on the pooled z, no computer
   (:class:`neurocompiler.baselines.DirectLM`);
 * ``autoregressive``: the same sizes as a decoder that writes the answer, no computer
@@ -72,7 +72,8 @@ SETUPS = {
     # bpe-numbers: every number up to 999 is a token, so the OOD numbers 128..255 can be read
     "arithmetic": Setup(("add", "sub", "mul", "div"), tokenizer="bpe-numbers", wider=2),
     "fib": Setup(("fib",), {"depths": (1, 2, 3, 4)}, {"depths": (6, 8)}, max_steps=100),
-    "count": Setup(("count",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="char",
+    # bpe: the letter is a token of its own, and the string's closing quote ('"?') is not
+    "count": Setup(("count",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="bpe",
                    max_steps=120),
     # the issue's protocol: train on strings of length <= 12, test on 16
     "reverse": Setup(("reverse",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17, tokenizer="char",

@@ -18,7 +18,7 @@ _BASIC = (
     TaskSpec("arithmetic", arithmetic, OPS, "int", {"ops": OPS, "operands": None}),
     TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}, parse="copies"),
     TaskSpec("sort", sort_string, ("insertion_sort",), "str", _STRING_OPTIONS, parse="spans"),
-    TaskSpec("count", count_letters, ("count",), "int", _STRING_OPTIONS),
+    TaskSpec("count", count_letters, ("count",), "int", _STRING_OPTIONS, parse="copies"),
     TaskSpec("reverse", reverse_string, ("reverse",), "str", _STRING_OPTIONS, parse="spans"),
 )
 MIXABLE = tuple(spec.name for spec in _BASIC)
