@@ -84,6 +84,6 @@ def test_train_rows_time_the_lm_with_and_without_the_computer():
     from neurocompiler.bench import train_rows
 
     rows = list(train_rows(batch=4, repeats=1, base=16))
-    assert [r["model"] for r in rows] == ["augmented", "no_computer"]
+    assert [r["model"] for r in rows] == ["augmented", "augmented_copies", "no_computer"]
     for r in rows:
         assert r["train_examples_per_s"] > 0 and r["infer_examples_per_s"] > 0 and r["params"] > 0

@@ -569,9 +569,12 @@ SIZE_COLUMNS = ("alu", "base", "batch", "steps", "correct", "peak_rss_bytes", "b
 def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[dict]:
     """Examples per second of the tiny LLaMA (the paper's §4.2 sizes) on natural-language
     arithmetic at ``batch``: one AdamW training step (forward, backward, update) and one
-    inference forward, with the library (``augmented``: four functions, table ALU) and
-    without it (``no_computer``: a classifier on the pooled ``z``)."""
-    from .augment import AugmentConfig, AugmentedLM, answer_loss, answer_targets, pool
+    inference forward, with the library (``augmented``: four functions, table ALU, the
+    ``slots`` parse; ``augmented_copies``: the same with the ``copies`` parse, whose
+    registers may copy a number and whose 4 span candidates each load the cells) and
+    without it (``no_computer``: a classifier on the pooled ``z``). All read the same
+    character tokens."""
+    from .augment import PARSES, AugmentConfig, AugmentedLM, answer_loss, answer_targets, pool
     from .tasks import generate
     from .tokenizer import build_tokenizer, encode
 
@@ -583,6 +586,8 @@ def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[d
     cfg.backbone.vocab_size = len(tokenizer)
     targets = answer_targets([e.answer for e in examples], base, cfg.cells)
     augmented = AugmentedLM(cfg)
+    copies = AugmentedLM(AugmentConfig(base=base, cells=2, **PARSES["copies"], backbone=cfg.backbone))
+    copies.use_tokenizer(tokenizer)
     head = torch.nn.Linear(augmented.backbone.config.hidden_size, base)
     plain = torch.nn.ModuleDict({"backbone": augmented.backbone, "head": head})
 
@@ -591,6 +596,7 @@ def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[d
         return torch.nn.functional.cross_entropy(head(pool(z, mask)), targets[:, 0])
 
     models = {"augmented": (augmented, lambda: answer_loss(augmented(ids, mask), targets)),
+              "augmented_copies": (copies, lambda: answer_loss(copies(ids, mask), targets)),
               "no_computer": (plain, plain_loss)}
     for name, (model, loss_fn) in models.items():
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
