@@ -4,6 +4,8 @@ distribution; the mixed model is scored per task, for answers and selection."""
 
 import csv
 
+import json
+
 import pytest
 
 from neurocompiler.cli import main
@@ -51,9 +53,10 @@ def test_accuracy_by_length_partitions_the_overall_accuracy(tmp_path):
 
 
 def test_mixed_command_scores_answers_and_selection_per_task(tmp_path, capsys):
-    code = main(["experiment", "mixed", "--tasks", "arithmetic,reverse", "--lengths", "2,3",
+    code = main(["experiment", "mixed", "--tasks", "arithmetic,reverse", "--lengths", "2,3", "--cells", "5",
                  "--functions", "add,sub,reverse", "--examples", "80", *TINY, "--out", str(tmp_path)])
     assert code == 0
+    assert json.loads((tmp_path / "seed0" / "config.json").read_text())["model"]["cells"] == 5
     assert "selection" in capsys.readouterr().out
     tasks = rows(tmp_path / "tasks.csv")
     assert [r["task"] for r in tasks] == ["arithmetic", "reverse", "all"]

@@ -28,6 +28,7 @@ from .common import format_table, ints, mean_std, names, results_dir, write_csv
 class MixedConfig:
     tasks: tuple[str, ...] = MIXABLE
     lengths: tuple[int, ...] = (8, 10, 12)  # sort, count, reverse
+    cells: int | None = None  # memory cells; None: the longest string's length
     examples: int = 20_000  # split 70/30, even across tasks
     epochs: int = 10
     batch_size: int = 32
@@ -50,7 +51,7 @@ def run(cfg: MixedConfig) -> dict:
     functions = cfg.functions or tuple(load_specs())
     rows, curves = [], []
     for seed in cfg.seeds:
-        model = AugmentConfig(base=128, cells=max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
+        model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
                               per_function_registers=cfg.per_function_registers,
                               max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
@@ -117,6 +118,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = MixedConfig()
     p.add_argument("--tasks", default=",".join(d.tasks), help=f"from {', '.join(MIXABLE)}")
     p.add_argument("--lengths", default=",".join(map(str, d.lengths)), help="string lengths")
+    p.add_argument("--cells", type=int, default=None,
+                   help="memory cells (default: the longest length); a span may take more characters "
+                   "than its string, e.g. the quote before it")
     p.add_argument("--examples", type=int, default=d.examples)
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -138,7 +142,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> MixedConfig:
     functions = names(args.functions, tuple(load_specs()), "--functions") if args.functions else ()
-    return MixedConfig(tasks=names(args.tasks, MIXABLE, "--tasks"), lengths=ints(args.lengths),
+    return MixedConfig(tasks=names(args.tasks, MIXABLE, "--tasks"), lengths=ints(args.lengths), cells=args.cells,
                        examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        backbone_lr_scale=args.backbone_lr_scale, tokenizer=args.tokenizer,
                        parse=args.parse, per_function_registers=args.per_function_registers,
