@@ -3,7 +3,6 @@ plumbing: every (tokenizer, parsing) model is trained and scored per length and 
 distribution; the mixed model is scored per task, for answers and selection."""
 
 import csv
-
 import json
 
 import pytest
