@@ -254,8 +254,8 @@ class SlotParser(nn.Module):
         embeddings (B, T, d) for ``cell_values="embedding"``, their characters' codes
         (B, T, W) long, 0-padded, for ``"token"``. ``copies`` (B, T, 2) long, for
         ``register_values="copy"``: the number each token spells and its character's
-        code, -1 where it has none; a number not below the base is not read. Returns :class:`Slots`; with span candidates
-        B' = B K, candidate-minor, else B' = B."""
+        code, -1 where it has none; a number not below the base is not read. Returns
+        :class:`Slots`; with span candidates B' = B K, candidate-minor, else B' = B."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
         tokens = torch.cat([pooled[:, None], z], 1)  # (B, 1 + T, d): the pooled z is a token too
