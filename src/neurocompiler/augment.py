@@ -146,6 +146,13 @@ class AugmentConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def widened(self, base: int, alu: str | None = None) -> "AugmentConfig":
+        """This config at a wider ``base`` (checked: not below ours), with ``alu`` if given."""
+        if not isinstance(base, int) or isinstance(base, bool) or base < self.base:
+            raise InputError(f"base {base!r}: a model trained at base {self.base} can only be widened "
+                             f"to a base >= {self.base}")
+        return AugmentConfig(**{**self.to_dict(), "base": base, "alu": alu or self.alu, "backbone": self.backbone})
+
 
 def llama_config(cfg: BackboneConfig):
     """The ``LlamaConfig`` of a model built from scratch with these sizes."""
@@ -395,12 +402,6 @@ def widen_state(model: nn.Module, wider: nn.Module, heads: Sequence[str], old: i
     wider.load_state_dict(state)
 
 
-def check_wider(config: "AugmentConfig", base: int) -> None:
-    if not isinstance(base, int) or isinstance(base, bool) or base < config.base:
-        raise InputError(f"base {base!r}: a model trained at base {config.base} can only be widened "
-                         f"to a base >= {config.base}")
-
-
 def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
     """The value 0, one-hot over n values."""
     return F.one_hot(torch.zeros((), dtype=torch.long, device=like.device), n).to(like)
@@ -576,10 +577,8 @@ class AugmentedLM(Answerer):
         probability 0, copies read any number below ``base`` exactly, and the library is
         the same compiled program on a wider machine (``CompiledProgram.widened``) with
         ``alu`` (default: the trained one; the table ALU grows as base^2)."""
-        check_wider(self.config, base)
         old = self.config.base
-        cfg = AugmentConfig(**{**self.config.to_dict(), "base": base, "alu": alu or self.config.alu,
-                               "backbone": self.config.backbone})
+        cfg = self.config.widened(base, alu)
         wider = AugmentedLM(cfg, backbone=self.backbone)
         if isinstance(self.parser, SlotParser):
             heads = ["parser.value"] + (["parser.copy"] if self.parser.copy is not None else [])

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import (IGNORE, Answerer, AugmentConfig, Batch, Prediction, check_wider, answer_loss,
-                      build_backbone, llama_config, pool, widen_state)
+from .augment import (IGNORE, Answerer, AugmentConfig, Batch, Prediction, answer_loss, build_backbone,
+                      llama_config, pool, widen_state)
 from .errors import InputError
 from .tokenizer import pad_id
 
@@ -67,8 +67,7 @@ class DirectLM(Answerer):
     def widen(self, base: int, alu: str | None = None) -> "DirectLM":
         """At base ``base``: the classifiers give the new values probability 0 (there is
         no ALU; ``alu`` is ignored)."""
-        check_wider(self.config, base)
-        wider = DirectLM(_rebased(self.config, base), backbone=self.backbone)
+        wider = DirectLM(self.config.widened(base), backbone=self.backbone)
         widen_state(self, wider, ["int_head", "str_head"], self.config.base, base)
         return wider.to(next(self.parameters()).device).train(self.training)
 
@@ -117,8 +116,7 @@ class CausalLM(Answerer):
 
     def widen(self, base: int, alu: str | None = None) -> "CausalLM":
         """The same decoder: it writes numbers as text, whatever the base (no ALU)."""
-        check_wider(self.config, base)
-        return CausalLM(_rebased(self.config, base), backbone=self.backbone).train(self.training)
+        return CausalLM(self.config.widened(base), backbone=self.backbone).train(self.training)
 
     def param_groups(self, backbone_lr_scale: float) -> list[dict]:
         """No heads: the decoder is the whole model, at the full rate."""
@@ -155,10 +153,6 @@ class CausalLM(Answerer):
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
         texts = [tokenizer.decode(o).strip() for o in out]
         return Prediction([int(t) if t.isdigit() else t for t in texts], least.tolist(), [""] * len(texts))
-
-
-def _rebased(config: AugmentConfig, base: int) -> AugmentConfig:
-    return AugmentConfig(**{**config.to_dict(), "base": base, "backbone": config.backbone})
 
 
 def build_causal_lm(config: AugmentConfig) -> nn.Module:

@@ -153,8 +153,9 @@ def run(cfg: BaselinesConfig) -> dict:
                 row = {"task": task, "model": model_name, "seed": seed,
                        "in_distribution": metrics["test_accuracy"], "out_of_distribution": None,
                        "final_loss": metrics["train_loss"]}
-                if setup.ood_set(cfg.base) is not None:
-                    ood_options, base = setup.ood_set(cfg.base)
+                ood_set = setup.ood_set(cfg.base)
+                if ood_set is not None:
+                    ood_options, base = ood_set
                     ood = generate(task, cfg.ood_examples, seed + 1_000_003, base=base, **ood_options)
                     save_jsonl(run_dir / "data" / "ood.jsonl", ood)
                     wide = (base, setup.wide_alu) if base != cfg.base else (None, None)
