@@ -141,3 +141,30 @@ def test_list_length_decides_where_a_functions_r1_comes_from(list_length):
         fixed = list_length == "span" or (list_length == "abi" and list_r1)
         assert torch.allclose(r1, m.r1(after, list_r1)) == fixed
     assert m.list_r1 == [False, True]
+
+
+def test_selection_floor_keeps_gradient_for_unselected_functions_in_training_only():
+    """With ``selection_floor`` a function the selection has given up on still gets
+    gradient (its own register pointers move); evaluation is the learned selection."""
+    def build(floor):
+        torch.manual_seed(0)
+        m = AugmentedLM(AugmentConfig(base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
+                                      selection_floor=floor, max_steps=80, backbone=TINY))
+        with torch.no_grad():  # the selection is all but certain of `add`
+            m.select.bias.copy_(torch.tensor([30.0, -30.0]))
+        return m
+
+    ids, mask = tokens()
+    targets = answer_targets([1, 2, 3, 4], BASE, CELLS)
+    grads = {}
+    for floor in (0.0, 0.4):
+        m = build(floor).train()
+        m.loss(m(ids, mask), targets).backward()
+        # the queries' rows 3..5 are `sub`'s pointers r1..r3
+        grads[floor] = m.parser.queries.grad[3:6].abs().sum().item()
+    assert grads[0.0] < 1e-9 and grads[0.4] > 1e-4
+    with torch.no_grad():
+        a, b = build(0.0).eval()(ids, mask), build(0.4).eval()(ids, mask)
+    assert torch.equal(a.int_logits, b.int_logits) and torch.equal(a.str_logits, b.str_logits)
+    with pytest.raises(InputError, match="selection_floor"):
+        AugmentConfig(selection_floor=1.0)

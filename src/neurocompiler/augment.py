@@ -43,6 +43,7 @@ PARSINGS = ("slots", "pooled")
 CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
 LIST_LENGTHS = ("gate", "span", "abi")  # where r1 comes from when it is a list's length
 REGISTER_VALUES = ("context", "copy")  # what an argument register reads from the token it points at
+OFFSET_PRIOR = 3.0  # initial logit of offset 0 over the others: a copy starts ~exact (register_offsets)
 RANKS = 8  # a copying register tells apart the first RANKS - 1 numbers (characters) of a question
 IGNORE = -100  # target of an unsupervised answer position
 # Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
@@ -50,14 +51,18 @@ IGNORE = -100  # target of an unsupervised answer position
 # its length as r1 to the functions that take a list (the others get the r1 pointer), and
 # runs the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md).
 # "copies" is "spans" whose argument registers may also copy a number or a character
-# from the question (register_values="copy").
-_SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context"}
-_SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4}
+# from the question (register_values="copy"); "offsets" is "copies" whose copied numbers
+# may also be shifted by a learned offset in -2..2 ("term number 6" -> depth 4).
+_SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context",
+         "register_offsets": 0}
+_SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4,
+          "register_offsets": 0}
 PARSES = {
     "slots": {"parsing": "slots", **_SOFT},
     "pooled": {"parsing": "pooled", **_SOFT},
     "spans": {**_SPANS, "register_values": "context"},
     "copies": {**_SPANS, "register_values": "copy"},
+    "offsets": {**_SPANS, "register_values": "copy", "register_offsets": 2},
 }
 
 
@@ -113,11 +118,23 @@ class AugmentConfig:
     # reading by a learned, question-dependent weight. A copy starts the parse off the
     # symmetric saddle where a uniform register carries no gradient (docs/RESULTS.md)
     register_values: str = "context"
+    # D > 0 (with register_values="copy"): a copied number may be shifted by a learned
+    # offset in -D..D (mod base) before it loads, so that "what is term number 6?" can
+    # load the depth 4. The offset is read from the token before the number (" number",
+    # " depth"), so it does not depend on which number it is, and holds for numbers
+    # training never showed. It starts as the copy itself (offset 0)
+    register_offsets: int = 0
     # False: one set of argument-register pointers (r1..r3) that every library function
     # reads; True: a set per function, so that two functions that read different
     # numbers into the same register (add's r1 is an operand, fib's a seed) do not
     # compete for one pointer
     per_function_registers: bool = False
+    # In training only, the selection is mixed with the uniform distribution by this
+    # weight: every function keeps at least selection_floor / F of every question, so
+    # one whose parse is still unlearned gets gradient from the questions it should
+    # answer, instead of losing them for good to a function that found a shortcut
+    # (docs/RESULTS.md, `mixed`). Evaluation uses the learned selection. 0: the paper's.
+    selection_floor: float = 0.0
     trainable_library: bool = False
     alu: str = "table"
     max_steps: int = 2000  # per forward pass; runs still going are read where they stand
@@ -137,9 +154,15 @@ class AugmentConfig:
                                                           and self.parsing != "slots"):
             raise InputError(f"register_values: expected one of {', '.join(REGISTER_VALUES)} (copy with slots "
                              f"parsing), got {self.register_values!r} with {self.parsing}")
+        if self.register_offsets < 0 or (self.register_offsets and self.register_values != "copy") \
+                or 2 * self.register_offsets >= self.base:
+            raise InputError(f"register_offsets: expected 0, or 0 < D < base / 2 with register_values copy, "
+                             f"got {self.register_offsets} with {self.register_values}")
         if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
             raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
                              f"got {self.span_candidates} with {self.parsing}")
+        if not 0.0 <= self.selection_floor < 1.0:
+            raise InputError(f"selection_floor: expected 0 <= floor < 1, got {self.selection_floor}")
         if not 1 <= self.cells <= self.base:
             raise InputError(f"cells: expected 1..{self.base}, got {self.cells}")
 
@@ -227,7 +250,8 @@ class SlotParser(nn.Module):
     """
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
-                 list_length: str = "gate", candidates: int = 0, register_values: str = "context") -> None:
+                 list_length: str = "gate", candidates: int = 0, register_values: str = "context",
+                 offsets: int = 0) -> None:
         super().__init__()
         self.registers, self.cells, self.n = registers, cells, n
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
@@ -240,6 +264,14 @@ class SlotParser(nn.Module):
         if self.rank is not None:
             nn.init.zeros_(self.rank.weight)
             nn.init.zeros_(self.rank.bias)
+        # per number token and register: logits of shifting its number by -D..D, starting near 0
+        self.offsets = offsets
+        self.offset = nn.Linear(dim, registers * (2 * offsets + 1)) if offsets else None
+        if self.offset is not None:
+            nn.init.zeros_(self.offset.weight)
+            with torch.no_grad():
+                self.offset.bias.view(registers, -1).copy_(OFFSET_PRIOR * F.one_hot(
+                    torch.full((registers,), offsets), 2 * offsets + 1))
         self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
@@ -280,7 +312,7 @@ class SlotParser(nn.Module):
         attn = scores[:, :R].masked_fill(~valid[:, None], float("-inf")).softmax(-1)
         registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
         if self.reading is not None:
-            registers = self._copy(registers, scores[:, :R, 1:], mask, copies, pooled)
+            registers = self._copy(registers, scores[:, :R, 1:], mask, copies, pooled, z)
         anchors = scores[:, R:, 1:].masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
         start, end = anchors[:, 0], anchors[:, 1]  # (B, T) each, over the real tokens
         gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, 1)
@@ -301,11 +333,13 @@ class SlotParser(nn.Module):
         length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
         return Slots(pointers, cells, None, length, gate)
 
-    def _copy(self, context, scores, mask, copies, pooled):
+    def _copy(self, context, scores, mask, copies, pooled, z=None):
         """Mix each register's reading in ``context`` (B, R, n) with its exact copies:
         the same pointer ``scores`` (B, R, T), plus a score for each token's rank among
         them, restricted to the tokens that spell a number, or that are one character
-        (``copies``); a register with no such token in its question reads 0 there."""
+        (``copies``); a register with no such token in its question reads 0 there. With
+        ``offsets``, a number token's hidden state ``z`` (B, T, d) also gives, per
+        register, how far to shift its number."""
         B, R, T = scores.shape
         readings = [context]
         by_rank = self.rank(pooled).view(B, R, 2, RANKS)
@@ -314,7 +348,15 @@ class SlotParser(nn.Module):
             rank = (ok.cumsum(-1) - 1).clamp(0, RANKS - 1)  # each token's place among those that are ok
             ranked = scores + by_rank[:, :, k].gather(-1, rank[:, None].expand(B, R, T))
             attn = ranked.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
-            read = torch.einsum("bst,btn->bsn", attn, F.one_hot(torch.where(ok, value, 0), self.n).to(context))
+            hot = F.one_hot(torch.where(ok, value, 0), self.n).to(context)  # (B, T, n)
+            if k == 0 and self.offset is not None:  # each number plus its own learned offset, mod n
+                # (B, T, R, 2D + 1), from the hidden state of the token before the number (" number 6",
+                # " x5", " depth 4"): how the question names it, not which number it is
+                shift = self.offset(F.pad(z, (0, 0, 1, 0))[:, :-1]).view(B, T, R, -1).softmax(-1)
+                read = sum(torch.einsum("bst,bts,btn->bsn", attn, shift[..., j], hot.roll(j - self.offsets, -1))
+                           for j in range(shift.shape[-1]))
+            else:
+                read = torch.einsum("bst,btn->bsn", attn, hot)
             readings.append(torch.where(ok.any(-1)[:, None, None], read, _zero(self.n, read)))
         mix = self.reading(pooled).view(-1, self.registers, 3).softmax(-1)  # (B, R, 3)
         return torch.einsum("brk,kbrn->brn", mix, torch.stack(readings))
@@ -548,7 +590,8 @@ class AugmentedLM(Answerer):
         pointers = len(ARG_REGISTERS) * (len(config.functions) if config.per_function_registers else 1)
         if config.parsing == "slots":
             self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
-                                     config.list_length, config.span_candidates, config.register_values)
+                                     config.list_length, config.span_candidates, config.register_values,
+                                     config.register_offsets)
         else:
             self.parser = PooledParser(dim, pointers, config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":
@@ -655,6 +698,8 @@ class AugmentedLM(Answerer):
                 M, r0, h, steps = mix(M), mix(r0), mix(h), steps.reshape(B, K).amax(1)
             finals.append((M, r0, h, steps))
         w = parse.selection
+        if self.training and self.config.selection_floor:  # exploration (selection_floor)
+            w = (1 - self.config.selection_floor) * w + self.config.selection_floor / w.shape[1]
         M, r0, h = (torch.einsum("bf,bf...->b...", w, torch.stack([f[j] for f in finals], 1)) for j in range(3))
         steps = torch.stack([f[3] for f in finals], 1)
         return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps)

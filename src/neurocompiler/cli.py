@@ -229,7 +229,8 @@ def _lm_commands(sub) -> None:
                    "autoregressive (writes the answer)")
     p.add_argument("--parse", choices=tuple(PARSES), help="a named parse: slots (soft pointers), pooled "
                    "(the paper's), spans (exact copies of a quoted string, K discrete spans) or copies (spans, and "
-                   "registers that copy numbers and characters); default: the task's. The flags below override "
+                   "registers that copy numbers and characters) or offsets (copies, and a learned shift of a "
+                   "copied number); default: the task's. The flags below override "
                    "its parts")
     p.add_argument("--parsing", choices=PARSINGS)
     p.add_argument("--cell-values", choices=CELL_VALUES,
@@ -243,8 +244,14 @@ def _lm_commands(sub) -> None:
     p.add_argument("--register-values", choices=REGISTER_VALUES,
                    help="slots: an argument register reads its token in context only, or may also copy "
                    "the number or character it holds")
+    p.add_argument("--register-offsets", type=_int_at_least(0), metavar="D",
+                   help="slots with register copies: a copied number may be shifted by a learned offset "
+                   "in -D..D (e.g. 'term number 6' -> depth 4)")
     p.add_argument("--per-function-registers", action="store_true",
                    help="a set of argument-register pointers per library function, not one shared set")
+    p.add_argument("--selection-floor", type=float, default=0.0, metavar="EPS",
+                   help="in training, mix the selection with the uniform distribution by EPS, so every "
+                   "function keeps some gradient from every question (0: the paper's selection)")
     p.add_argument("--trainable-library", action="store_true")
     p.add_argument("--alu", default="table")
     p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
@@ -309,7 +316,7 @@ def _cmd_train(args) -> int:
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, **parse,
                           trainable_library=args.trainable_library, alu=args.alu,
                           per_function_registers=args.per_function_registers,
-                          max_steps=args.max_steps, backbone=backbone)
+                          selection_floor=args.selection_floor, max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,

@@ -37,6 +37,7 @@ class MixedConfig:
     tokenizer: str = "char"
     parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
     per_function_registers: bool = False  # a set of register pointers per library function
+    selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = 128
     layers: int = 4
@@ -53,6 +54,7 @@ def run(cfg: MixedConfig) -> dict:
     for seed in cfg.seeds:
         model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
                               per_function_registers=cfg.per_function_registers,
+                              selection_floor=cfg.selection_floor,
                               max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
         options = {"tasks": cfg.tasks}
@@ -131,6 +133,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parse", choices=tuple(PARSES), default=d.parse, help="a named parse")
     p.add_argument("--per-function-registers", action="store_true",
                    help="a set of argument-register pointers per library function")
+    p.add_argument("--selection-floor", type=float, default=d.selection_floor, metavar="EPS",
+                   help="in training, mix the selection with the uniform distribution by EPS")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--layers", type=int, default=d.layers)
@@ -146,5 +150,6 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
                        examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        backbone_lr_scale=args.backbone_lr_scale, tokenizer=args.tokenizer,
                        parse=args.parse, per_function_registers=args.per_function_registers,
+                       selection_floor=args.selection_floor,
                        functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
