@@ -171,15 +171,23 @@ def test_fibonacci_from_language_learns_with_register_copies(tmp_path):
     chance (docs/RESULTS.md). Copies break that symmetry. Scaled down: base 32, depths
     1-2, from answers alone; chance is 1/32 (measured: 82% and 85% for seeds 0 and 1; 3.3%
     with the soft ``slots`` parse)."""
-    from neurocompiler.train import TrainConfig, evaluate_run, train
+    from neurocompiler.train import evaluate_run
 
-    cfg = AugmentConfig(base=N, cells=2, functions=("fib",), **PARSES["copies"], max_steps=20,
+    assert evaluate_run(train_fib(tmp_path, "copies"))["accuracy"] >= 0.5  # 16x chance
+
+
+def train_fib(tmp_path, parse: str):
+    """A scaled-down Fibonacci run with the named ``parse``: base 32, depths 1-2, 1,500
+    questions, 3 epochs, dim 32; returns its directory."""
+    from neurocompiler.train import TrainConfig, train
+
+    cfg = AugmentConfig(base=N, cells=2, functions=("fib",), **PARSES[parse], max_steps=20,
                         backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
     run = tmp_path / "fib"
     train(TrainConfig(task="fib", task_options={"depths": (1, 2)}, examples=1500, epochs=3, batch_size=16,
                       lr=3e-3, seed=0, tokenizer="bpe", out=str(run), model=cfg, device="cpu"),
           progress=False, log=lambda *_: None)
-    assert evaluate_run(run)["accuracy"] >= 0.5  # 16x chance
+    return run
 
 
 def test_per_function_registers_give_each_function_its_own_pointers():
@@ -209,15 +217,9 @@ def test_learned_offsets_read_term_number_as_a_depth_beyond_training(tmp_path):
     depth 3, which no training question had. Scaled down: base 32; chance is 1/32
     (measured: 100% for seeds 0 and 1; 2.2% with the ``copies`` parse)."""
     from neurocompiler.tasks import generate
-    from neurocompiler.train import TrainConfig, evaluate, load_run, train
+    from neurocompiler.train import evaluate, load_run
 
-    cfg = AugmentConfig(base=N, cells=2, functions=("fib",), **PARSES["offsets"], max_steps=20,
-                        backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
-    run = tmp_path / "fib"
-    train(TrainConfig(task="fib", task_options={"depths": (1, 2)}, examples=1500, epochs=3, batch_size=16,
-                      lr=3e-3, seed=0, tokenizer="bpe", out=str(run), model=cfg, device="cpu"),
-          progress=False, log=lambda *_: None)
-    _, model, tokenizer = load_run(run)
+    _, model, tokenizer = load_run(train_fib(tmp_path, "offsets"))
     unseen = [e for e in generate("fib", 400, seed=5, base=N, depths=(3,)) if "term number" in e.question]
     assert len(unseen) > 50
     assert evaluate(model, tokenizer, unseen).accuracy >= 0.5  # 16x chance

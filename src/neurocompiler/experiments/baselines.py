@@ -12,7 +12,7 @@ Models (``--models``):
 
 * ``augmented``: the backbone, selection and parsing heads, and the library (§3.4),
   with the task's parse (``TaskSpec.parse``: ``spans`` for sort and reverse,
-  ``copies`` for fib and count, ``slots`` for arithmetic);
+  ``offsets`` for fib, ``copies`` for count, ``slots`` for arithmetic);
 * ``direct``: the same backbone with heads straight on the pooled z, no computer
   (:class:`neurocompiler.baselines.DirectLM`);
 * ``autoregressive``: the same sizes as a decoder that writes the answer, no computer

@@ -16,7 +16,7 @@ from .strings import ALPHABET, LENGTHS, count_letters, reverse_string, sort_stri
 _STRING_OPTIONS = {"lengths": LENGTHS, "alphabet": ALPHABET}
 _BASIC = (
     TaskSpec("arithmetic", arithmetic, OPS, "int", {"ops": OPS, "operands": None}),
-    TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}, parse="copies"),
+    TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}, parse="offsets"),
     TaskSpec("sort", sort_string, ("insertion_sort",), "str", _STRING_OPTIONS, parse="spans"),
     TaskSpec("count", count_letters, ("count",), "int", _STRING_OPTIONS, parse="copies"),
     TaskSpec("reverse", reverse_string, ("reverse",), "str", _STRING_OPTIONS, parse="spans"),
