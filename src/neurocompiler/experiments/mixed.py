@@ -34,9 +34,9 @@ class MixedConfig:
     batch_size: int = 32
     lr: float = 3e-3
     backbone_lr_scale: float = 0.1
-    tokenizer: str = "char"
+    tokenizer: str = "bpe-numbers"  # every number below 1000 one token, so a register can copy it
     parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
-    per_function_registers: bool = False  # a set of register pointers per library function
+    per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = 128
@@ -131,8 +131,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the backbone learns at S * --lr")
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default=d.tokenizer)
     p.add_argument("--parse", choices=tuple(PARSES), default=d.parse, help="a named parse")
-    p.add_argument("--per-function-registers", action="store_true",
-                   help="a set of argument-register pointers per library function")
+    p.add_argument("--per-function-registers", action=argparse.BooleanOptionalAction,
+                   default=d.per_function_registers,
+                   help="a set of argument-register pointers per library function (default), or one shared set")
     p.add_argument("--selection-floor", type=float, default=d.selection_floor, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
