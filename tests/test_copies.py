@@ -134,8 +134,8 @@ def test_a_learned_offset_shifts_a_copied_number_mod_the_base():
     scores = scores.detach().normal_().requires_grad_()
     z = z.detach().normal_().requires_grad_()
     assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, pooled, z), (scores, z))
-    for bad in ({"register_offsets": -1, **PARSES["copies"]}, {"register_offsets": 2},
-                {"register_offsets": 16, "base": 32, "cells": 2, **PARSES["copies"]}):
+    for bad in ({**PARSES["copies"], "register_offsets": -1}, {"register_offsets": 2},
+                {**PARSES["copies"], "register_offsets": 16, "base": 32, "cells": 2}):
         with pytest.raises(InputError, match="register_offsets"):
             AugmentConfig(**bad)
 
