@@ -338,8 +338,8 @@ class SlotParser(nn.Module):
         the same pointer ``scores`` (B, R, T), plus a score for each token's rank among
         them, restricted to the tokens that spell a number, or that are one character
         (``copies``); a register with no such token in its question reads 0 there. With
-        ``offsets``, a number token's hidden state ``z`` (B, T, d) also gives, per
-        register, how far to shift its number."""
+        ``offsets``, the hidden state (``z``, (B, T, d)) of the token before a number
+        gives, per register, how far to shift that number."""
         B, R, T = scores.shape
         readings = [context]
         by_rank = self.rank(pooled).view(B, R, 2, RANKS)
