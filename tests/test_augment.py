@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaModel
 
-from neurocompiler.augment import (IGNORE, AugmentConfig, AugmentedLM, BackboneConfig, Parse,
+from neurocompiler.augment import (IGNORE, AugmentConfig, AugmentedLM, BackboneConfig, Parse, Span,
                                    answer_loss, answer_targets, build_backbone, decode_answers)
 from neurocompiler.errors import InputError
 from neurocompiler.library.reference import REFERENCES
@@ -76,7 +76,7 @@ def test_one_hot_parse_runs_the_chosen_function_exactly():
     sel = torch.stack([F.one_hot(torch.tensor(m.config.functions.index(f)), 3).float() for f, _, _ in cases])
     regs = torch.stack([F.one_hot(torch.tensor([r.get(i, 0) for i in (1, 2, 3)]), BASE).float() for _, r, _ in cases])
     mem = torch.stack([F.one_hot(torch.tensor((c + [0] * CELLS)[:CELLS]), BASE).float() for _, _, c in cases])
-    m.parse = lambda ids, mask: Parse(sel, regs, mem)
+    m.parse = lambda ids, mask: Parse(sel, regs, [Span(mem)])
     out = m(torch.zeros(3, 2, dtype=torch.long), torch.ones(3, 2, dtype=torch.long))
     got = decode_answers(m, out)
     for (f, r, c), answer in zip(cases, got):
@@ -135,11 +135,11 @@ def test_list_length_decides_where_a_functions_r1_comes_from(list_length):
     with torch.no_grad():
         m.parser.value.weight.mul_(5.0)
     after = m.parse(ids, mask)
-    for list_r1 in (True, False):
-        r1 = m.r1(before, list_r1)
+    for i, list_r1 in enumerate(m.list_r1):
+        r1 = m.r1(before, i)
         assert torch.allclose(r1.sum(-1), torch.ones(4), atol=1e-5)
         fixed = list_length == "span" or (list_length == "abi" and list_r1)
-        assert torch.allclose(r1, m.r1(after, list_r1)) == fixed
+        assert torch.allclose(r1, m.r1(after, i)) == fixed
     assert m.list_r1 == [False, True]
 
 

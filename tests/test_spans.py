@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neurocompiler.augment import (AugmentConfig, AugmentedLM, BackboneConfig, Parse, SlotParser,
+from neurocompiler.augment import (PARSES, AugmentConfig, AugmentedLM, BackboneConfig, Parse, SlotParser, Span,
                                    answer_targets, decode_answers)
 from neurocompiler.errors import InputError
 from neurocompiler.library.reference import REFERENCES
@@ -39,9 +39,8 @@ def discrete(start, end, values, K=3, C=4, training=False):
     """The parser's K discrete spans from given anchor distributions and token values."""
     parser = SlotParser(dim=8, registers=3, cells=C, n=N, cell_values="token", list_length="span", candidates=K)
     parser.train(training)
-    registers = torch.full((start.shape[0], 3, N), 1.0 / N, dtype=start.dtype)
     own = values if values.dim() == 3 else values[..., None]  # character codes (B, T, W)
-    return parser._discrete(start, end, own, registers, None)
+    return parser._discrete(start, end, own, None)
 
 
 def test_each_span_loads_the_tokens_between_its_anchors_and_their_count():
@@ -122,7 +121,7 @@ def test_the_answer_mixes_exact_runs_of_each_span():
                        for pair in strings for s in pair])
     regs = torch.stack([F.one_hot(torch.tensor([len(s), 0, 0]), N).float() for pair in strings for s in pair])
     w = torch.tensor([[0.7, 0.3], [0.4, 0.6]])
-    m.parse = lambda ids, mask: Parse(torch.ones(2, 1), regs, mem, w)
+    m.parse = lambda ids, mask: Parse(torch.ones(2, 1), regs, [Span(mem, w)])
     out = m(torch.zeros(2, 2, dtype=torch.long), torch.ones(2, 2, dtype=torch.long))
     p = out.str_logits.div(m.str_head.scale).exp()
     for b, pair in enumerate(strings):
@@ -177,3 +176,38 @@ def test_sorting_with_spans_learns_from_answers_and_generalises_to_longer_string
     assert evaluate_run(run)["accuracy"] >= 0.9
     save_jsonl(tmp_path / "ood.jsonl", generate("sort", 40, 123, lengths=(6,)))
     assert evaluate_run(run, str(tmp_path / "ood.jsonl"))["accuracy"] >= 0.9
+
+
+def test_per_function_spans_give_each_list_function_its_own_anchors():
+    """With ``per_function_spans`` each function with memory reads its list from its own
+    (start, end) anchors: a loss through ``count`` alone moves count's anchor queries and
+    leaves ``reverse``'s (all but) untouched; the memoryless ``add`` reads the first span. Shared,
+    the one pair of anchors takes count's gradient."""
+    tok = build_tokenizer("char")
+    question = 'How many "a" in "abca"?'
+    grads = {}
+    for per_function in (True, False):
+        cfg = AugmentConfig(base=N, cells=6, functions=("add", "count", "reverse"), **PARSES["copies"],
+                            per_function_spans=per_function, max_steps=60,
+                            backbone=BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2))
+        torch.manual_seed(0)
+        m = AugmentedLM(cfg)
+        m.use_tokenizer(tok)
+        with torch.no_grad():  # the selection is all but certain of `count`
+            m.select.bias.copy_(torch.tensor([-30.0, 30.0, -30.0]))
+        ids, mask = encode(tok, [question])
+        out = m(ids, mask)
+        assert len(out.parse.spans) == (2 if per_function else 1)
+        assert m.span_of == ([0, 0, 1] if per_function else [0, 0, 0])
+        m.loss(out, answer_targets([2], N, 6)).backward()
+        R = m.parser.registers
+        grads[per_function] = m.parser.queries.grad[R:].abs().sum(-1)  # per anchor: start, end (, start, end)
+        assert set(m.explain(tok, question)) >= {"memory", "registers"}
+    # count's pair moves; reverse's only by its selection weight, e^-60
+    assert (grads[True][:2] > 1e-4).all() and (grads[True][2:] < 1e-20).all()
+    assert (grads[False] > 1e-4).all()
+
+
+def test_per_function_spans_need_slots():
+    with pytest.raises(InputError, match="per_function_spans"):
+        AugmentConfig(parsing="pooled", per_function_spans=True)

@@ -129,6 +129,12 @@ class AugmentConfig:
     # numbers into the same register (add's r1 is an operand, fib's a seed) do not
     # compete for one pointer
     per_function_registers: bool = False
+    # False: one span (start and end anchors) that every function reads its list from;
+    # True (slots only): a span per function that touches memory, so that count's
+    # string (the second quoted one in "How many "a" in "abca"?") and sort's (the only
+    # one) do not compete for one pair of anchors. A function without memory sees the
+    # first span's cells
+    per_function_spans: bool = False
     # In training only, the selection is mixed with the uniform distribution by this
     # weight: every function keeps at least selection_floor / F of every question, so
     # one whose parse is still unlearned gets gradient from the questions it should
@@ -158,6 +164,8 @@ class AugmentConfig:
                 or 2 * self.register_offsets >= self.base:
             raise InputError(f"register_offsets: expected 0, or 0 < D < base / 2 with register_values copy, "
                              f"got {self.register_offsets} with {self.register_values}")
+        if self.per_function_spans and self.parsing != "slots":
+            raise InputError("per_function_spans: needs slots parsing (the pooled parse has no spans)")
         if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
             raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
                              f"got {self.span_candidates} with {self.parsing}")
@@ -224,7 +232,7 @@ class PooledParser(nn.Module):
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
                 own: torch.Tensor | None = None, copies: torch.Tensor | None = None):
         slots = self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
-        return Slots(list(slots[:, :-self.cells].unbind(1)), slots[:, -self.cells:])
+        return Slots(list(slots[:, :-self.cells].unbind(1)), [Span(slots[:, -self.cells:])])
 
 
 class SlotParser(nn.Module):
@@ -241,6 +249,8 @@ class SlotParser(nn.Module):
       its own embedding's, or the token itself (``cell_values``).
     * **Length**: the span's length (distance from the start to a learned *end* anchor,
       minus one), which r1 takes when it is a list's length (``list_length``).
+    * ``spans`` > 1 gives as many (start, end) anchor pairs, each its own span (one
+      per library function with memory, ``per_function_spans``).
     * With ``candidates`` K > 0 the span is discrete: K (start, end) pairs, each
       loading exact cells (the tokens strictly between the anchors, then 0) and an
       exact length, returned with their renormalised probabilities. With
@@ -251,9 +261,9 @@ class SlotParser(nn.Module):
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
                  list_length: str = "gate", candidates: int = 0, register_values: str = "context",
-                 offsets: int = 0) -> None:
+                 offsets: int = 0, spans: int = 1) -> None:
         super().__init__()
-        self.registers, self.cells, self.n = registers, cells, n
+        self.registers, self.cells, self.n, self.spans = registers, cells, n, spans
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
         # per register: logits of reading its token in context, as a number, as a character;
         # and, per register and copy reading, a question-dependent score for "the i-th
@@ -272,11 +282,11 @@ class SlotParser(nn.Module):
             with torch.no_grad():
                 self.offset.bias.view(registers, -1).copy_(OFFSET_PRIOR * F.one_hot(
                     torch.full((registers,), offsets), 2 * offsets + 1))
-        self.queries = nn.Parameter(0.02 * torch.randn(registers + 2, dim))  # registers, start, end
+        self.queries = nn.Parameter(0.02 * torch.randn(registers + 2 * spans, dim))  # registers, (start, end)s
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
         self.value = nn.Linear(dim, n)  # a token's value in context
-        self.length_gate = nn.Linear(dim, 1)
+        self.length_gate = nn.Linear(dim, spans)
         self.scale = dim ** -0.5
         # Start every pointer near uniform over the tokens. With default inits the
         # scores are O(1) and random per question, and answer-only training stalls.
@@ -314,13 +324,24 @@ class SlotParser(nn.Module):
         if self.reading is not None:
             registers = self._copy(registers, scores[:, :R, 1:], mask, copies, pooled, z)
         anchors = scores[:, R:, 1:].masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
-        start, end = anchors[:, 0], anchors[:, 1]  # (B, T) each, over the real tokens
-        gate = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, 1)
-        if self.candidates:
-            return self._discrete(start, end, own if self.cell_values == "token" else p_own, registers, gate)
-        pointers = list(registers.unbind(1))
+        gates = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, spans)
+        spans = []
+        for j in range(self.spans):  # each span's start and end anchors, (B, T) each, over the real tokens
+            start, end = anchors[:, 2 * j], anchors[:, 2 * j + 1]
+            gate = None if gates is None else gates[:, j:j + 1]
+            if self.candidates:
+                spans.append(self._discrete(start, end, own if self.cell_values == "token" else p_own, gate))
+            else:
+                spans.append(self._soft(start, end, p_own, mask, gate))
+        K = spans[0].weights.shape[1] if self.candidates else 1
+        return Slots([r.repeat_interleave(K, 0) for r in registers.unbind(1)], spans)
 
-        real = mask.to(z.dtype)
+    def _soft(self, start, end, p_own, mask, gate) -> "Span":
+        """One span in superposition: cell i is the token i + 1 places after the start
+        anchor, mixed over P(start); the length is P(end - start - 1 | end after start)."""
+        B, T = start.shape
+        n = self.n
+        real = mask.to(p_own.dtype)
         shifted = torch.stack([F.pad(start, (i + 1, 0))[:, :T] for i in range(self.cells)], 1) * real[:, None]
         cells = torch.einsum("bct,btn->bcn", shifted, p_own)
         cells = cells + _zero(n, cells) * (1 - shifted.sum(-1, keepdim=True))  # past the question: 0
@@ -328,10 +349,10 @@ class SlotParser(nn.Module):
         outer = start[:, :, None] * end[:, None, :]  # P(start = s, end = e)
         K = min(T - 1, n)
         span = torch.stack([outer.diagonal(k + 1, 1, 2).sum(-1) for k in range(K)], -1) if K > 0 \
-            else z.new_zeros(B, 0)
+            else start.new_zeros(B, 0)
         # P(length = k | the end anchor lies after the start one)
         length = F.pad(span / span.sum(-1, keepdim=True).clamp_min(1e-12), (0, n - K))
-        return Slots(pointers, cells, None, length, gate)
+        return Span(cells, None, length, gate)
 
     def _copy(self, context, scores, mask, copies, pooled, z=None):
         """Mix each register's reading in ``context`` (B, R, n) with its exact copies:
@@ -361,7 +382,7 @@ class SlotParser(nn.Module):
         mix = self.reading(pooled).view(-1, self.registers, 3).softmax(-1)  # (B, R, 3)
         return torch.einsum("brk,kbrn->brn", mix, torch.stack(readings))
 
-    def _discrete(self, start, end, own, registers, gate):
+    def _discrete(self, start, end, own, gate) -> "Span":
         """K (start, end) pairs with start < end and at most ``cells`` tokens between,
         drawn from P(start) P(end) without replacement (Gumbel top-k) in training, the
         K most probable at evaluation. ``own``: the tokens' value distributions (B, T, n),
@@ -391,9 +412,7 @@ class SlotParser(nn.Module):
             cells = own[rows, pos.clamp(max=T - 1)]
             cells = torch.where(inside[..., None], cells, _zero(n, cells))  # (B, K, C, n)
             length = F.one_hot(e - s - 1, n).to(cells).flatten(0, 1)  # (B K, n), exact
-        pointers = [r.repeat_interleave(K, 0) for r in registers.unbind(1)]
-        return Slots(pointers, cells.flatten(0, 1), weights, length,
-                     None if gate is None else gate.repeat_interleave(K, 0))
+        return Span(cells.flatten(0, 1), weights, length, None if gate is None else gate.repeat_interleave(K, 0))
 
 
 def _characters(codes: torch.Tensor, C: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -450,36 +469,68 @@ def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class Slots:
-    """A parser's output, per parse (B' = B, or B K with span candidates): the argument
-    registers' pointers r1..r3 (each (B', n), kept apart so that a constant one stays
-    free of the others' gradient), the cells (B', cells, n), the span candidates'
-    weights (B, K), the quoted span's length (B', n) and the length gate (B', 1)."""
+class Span:
+    """A list argument as the parser read it, per parse (B' = B, or B K with span
+    candidates): the cells (B', cells, n), the candidates' weights (B, K), the span's
+    length (B', n) and the length gate (B', 1), where the parser has them (see
+    :meth:`AugmentedLM.r1`)."""
 
-    pointers: list[torch.Tensor]
     cells: torch.Tensor
     weights: torch.Tensor | None = None
     length: torch.Tensor | None = None
     gate: torch.Tensor | None = None
 
 
+class _FirstSpan:
+    """``cells``/``memory``, ``weights``, ``length`` and ``gate``: the first span's."""
+
+    spans: list[Span]
+
+    @property
+    def weights(self) -> torch.Tensor | None:
+        return self.spans[0].weights
+
+    @property
+    def length(self) -> torch.Tensor | None:
+        return self.spans[0].length
+
+    @property
+    def gate(self) -> torch.Tensor | None:
+        return self.spans[0].gate
+
+
 @dataclass
-class Parse:
+class Slots(_FirstSpan):
+    """A parser's output: the argument registers' pointers r1..r3 (each (B', n), kept
+    apart so that a constant one stays free of the others' gradient; B' as in
+    :class:`Span`) and one :class:`Span` per span the parser reads (one, or one per
+    function with ``per_function_spans``)."""
+
+    pointers: list[torch.Tensor]
+    spans: list[Span]
+
+    @property
+    def cells(self) -> torch.Tensor:
+        return self.spans[0].cells
+
+
+@dataclass
+class Parse(_FirstSpan):
     """What the heads chose, as distributions: the selection (B, F), the argument
-    registers' pointers r1..r3 (B', 3, n) and the memory cells (B', cells, n). With span
-    candidates B' = B K (candidate-minor, most probable first at evaluation) and
-    ``weights`` (B, K) holds their probabilities; otherwise B' = B and ``weights`` is
-    None. ``length`` (B', n) is the quoted span's length and ``gate`` (B', 1) the
-    learned P(r1 is that length), where the parser has them (see
-    :meth:`AugmentedLM.r1`). ``arguments``, when set, are the pointers one by one."""
+    registers' pointers r1..r3 (B', 3, n) and the spans (:class:`Span`; ``memory`` is
+    the first one's cells). With span candidates B' = B K (candidate-minor, most
+    probable first at evaluation) and a span's ``weights`` (B, K) holds their
+    probabilities; otherwise B' = B. ``arguments``, when set, are the pointers one by
+    one."""
 
     selection: torch.Tensor
     registers: torch.Tensor
-    memory: torch.Tensor
-    weights: torch.Tensor | None = None
+    spans: list[Span]
     arguments: list[torch.Tensor] | None = None
-    length: torch.Tensor | None = None
-    gate: torch.Tensor | None = None
+
+    @property
+    def memory(self) -> torch.Tensor:
+        return self.spans[0].cells
 
 
 @dataclass
@@ -586,12 +637,16 @@ class AugmentedLM(Answerer):
         self.reads = [specs[f].inputs for f in config.functions]
         self.list_r1 = ["M[0..r1-1]" in specs[f].memory for f in config.functions]
         self.memoryless = [specs[f].memory == "none" for f in config.functions]
+        # per function: the span it reads its list from (per_function_spans: each function
+        # with memory its own, in order; the memoryless ones the first)
+        listing = [i for i, none in enumerate(self.memoryless) if not none] if config.per_function_spans else []
+        self.span_of = [listing.index(i) if i in listing else 0 for i in range(len(config.functions))]
         self.select = nn.Linear(dim, len(config.functions))
         pointers = len(ARG_REGISTERS) * (len(config.functions) if config.per_function_registers else 1)
         if config.parsing == "slots":
             self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
                                      config.list_length, config.span_candidates, config.register_values,
-                                     config.register_offsets)
+                                     config.register_offsets, spans=max(1, len(listing)))
         else:
             self.parser = PooledParser(dim, pointers, config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":
@@ -646,8 +701,7 @@ class AugmentedLM(Answerer):
             own = self.token_chars[input_ids]
         copies = self.token_copies[input_ids] if hasattr(self, "token_copies") else None
         s = self.parser(z, attention_mask, pooled, own, copies)
-        return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.cells, s.weights,
-                     s.pointers, s.length, s.gate)
+        return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.spans, s.pointers)
 
     def arguments(self, parse: Parse, i: int) -> list[torch.Tensor]:
         """The pointers r1..r3 (each (B', n)) that function i reads: its own set with
@@ -657,17 +711,17 @@ class AugmentedLM(Answerer):
         j = i if self.config.per_function_registers else 0
         return pointers[j * A:(j + 1) * A]
 
-    def r1(self, parse: Parse, list_r1: bool, pointer: torch.Tensor | None = None) -> torch.Tensor:
-        """(B', n): the r1 a function receives: its ``pointer`` (default: the first
-        function's), the quoted span's length, or a gated mixture of the two
-        (``list_length``; ``list_r1``: the function's list is M[0..r1-1])."""
-        pointer = self.arguments(parse, 0)[0] if pointer is None else pointer
+    def r1(self, parse: Parse, i: int) -> torch.Tensor:
+        """(B', n): the r1 function i receives: its r1 pointer, its span's length, or a
+        gated mixture of the two (``list_length``; "abi" gives the length to a function
+        whose list is M[0..r1-1])."""
+        pointer, span = self.arguments(parse, i)[0], parse.spans[self.span_of[i]]
         mode = self.config.list_length
-        if parse.length is None or (mode == "abi" and not list_r1):
+        if span.length is None or (mode == "abi" and not self.list_r1[i]):
             return pointer
         if mode == "gate":
-            return parse.gate * parse.length + (1 - parse.gate) * pointer
-        return parse.length
+            return span.gate * span.length + (1 - span.gate) * pointer
+        return span.length
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> AugmentedOutput:
         """Parse, run every function of the library on its own (so that one whose inputs
@@ -675,16 +729,17 @@ class AugmentedLM(Answerer):
         function's runs over the span candidates, then over the selection."""
         parse = self.parse(input_ids, attention_mask)
         B, n, cfg = input_ids.shape[0], self.config.base, self.library.config
-        K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question
-        memory = parse.memory
-        if K > 1:  # what a memoryless function sees: the candidates' cells, mixed
-            mixed = torch.einsum("bk,bkcn->bcn", parse.weights, memory.reshape(B, K, *memory.shape[1:]))
+        K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question (every span's K)
+        if K > 1:  # what a memoryless function sees: the first span's candidates' cells, mixed
+            first = parse.memory
+            mixed = torch.einsum("bk,bkcn->bcn", parse.weights, first.reshape(B, K, *first.shape[1:]))
         finals = []  # per function: M, r0, h, steps, each over the B questions
         for i in range(len(self.config.functions)):
-            one = K > 1 and self.memoryless[i] and not (self.list_r1[i] and parse.length is not None)
+            span = parse.spans[self.span_of[i]]
+            memory = span.cells
+            one = K > 1 and self.memoryless[i]
             rows = slice(None, None, K) if one else slice(None)  # one run per question is enough
-            args = self.arguments(parse, i)
-            values = [self.r1(parse, self.list_r1[i], args[0]), *args[1:]]
+            values = [self.r1(parse, i), *self.arguments(parse, i)[1:]]
             R = _zero(n, memory).expand(memory.shape[0], cfg.registers, n)[rows]
             for r, value in zip(ARG_REGISTERS, values):
                 if r in self.reads[i]:
@@ -694,7 +749,7 @@ class AugmentedLM(Answerer):
             if one:
                 M = mixed
             elif K > 1:  # mix the candidate spans' runs by their probabilities
-                mix = lambda t: torch.einsum("bk,bk...->b...", parse.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
+                mix = lambda t: torch.einsum("bk,bk...->b...", span.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
                 M, r0, h, steps = mix(M), mix(r0), mix(h), steps.reshape(B, K).amax(1)
             finals.append((M, r0, h, steps))
         w = parse.selection
@@ -720,12 +775,11 @@ class AugmentedLM(Answerer):
         device = next(self.parameters()).device
         out = self(ids.to(device), mask.to(device))
         sel = out.parse.selection[0]
-        cells = out.parse.memory[0].argmax(-1).tolist()
-        cells = cells[:cells.index(0)] if 0 in cells else cells
         chosen = int(sel.argmax())
-        args = self.arguments(out.parse, chosen)
-        registers = [int(self.r1(out.parse, self.list_r1[chosen], args[0])[0].argmax()),
-                     *(int(a[0].argmax()) for a in args[1:])]
+        cells = out.parse.spans[self.span_of[chosen]].cells[0].argmax(-1).tolist()
+        cells = cells[:cells.index(0)] if 0 in cells else cells
+        registers = [int(self.r1(out.parse, chosen)[0].argmax()),
+                     *(int(a[0].argmax()) for a in self.arguments(out.parse, chosen)[1:])]
         return {"question": question, "answer": decode_answers(self, out)[0],
                 "confidence": float(answer_confidence(self, out)[0]),
                 "program": self.config.functions[int(sel.argmax())], "p_program": float(sel.max()),

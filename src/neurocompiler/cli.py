@@ -249,6 +249,9 @@ def _lm_commands(sub) -> None:
                    "in -D..D (e.g. 'term number 6' -> depth 4)")
     p.add_argument("--per-function-registers", action="store_true",
                    help="a set of argument-register pointers per library function, not one shared set")
+    p.add_argument("--per-function-spans", action="store_true",
+                   help="slots: a span (start and end anchors) per library function with memory, "
+                   "not one shared span")
     p.add_argument("--selection-floor", type=float, default=0.0, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS, so every "
                    "function keeps some gradient from every question (0: the paper's selection)")
@@ -316,6 +319,7 @@ def _cmd_train(args) -> int:
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, **parse,
                           trainable_library=args.trainable_library, alu=args.alu,
                           per_function_registers=args.per_function_registers,
+                          per_function_spans=args.per_function_spans,
                           selection_floor=args.selection_floor, max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,

@@ -37,6 +37,7 @@ class MixedConfig:
     tokenizer: str = "bpe-numbers"  # every number below 1000 one token, so a register can copy it
     parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
+    per_function_spans: bool = False  # a span per library function with memory (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = 128
@@ -54,6 +55,7 @@ def run(cfg: MixedConfig) -> dict:
     for seed in cfg.seeds:
         model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
                               per_function_registers=cfg.per_function_registers,
+                              per_function_spans=cfg.per_function_spans,
                               selection_floor=cfg.selection_floor,
                               max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
@@ -134,6 +136,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-function-registers", action=argparse.BooleanOptionalAction,
                    default=d.per_function_registers,
                    help="a set of argument-register pointers per library function (default), or one shared set")
+    p.add_argument("--per-function-spans", action=argparse.BooleanOptionalAction,
+                   default=d.per_function_spans,
+                   help="a span (start and end anchors) per library function with memory, or one shared span")
     p.add_argument("--selection-floor", type=float, default=d.selection_floor, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
@@ -151,6 +156,7 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
                        examples=args.examples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        backbone_lr_scale=args.backbone_lr_scale, tokenizer=args.tokenizer,
                        parse=args.parse, per_function_registers=args.per_function_registers,
+                       per_function_spans=args.per_function_spans,
                        selection_floor=args.selection_floor,
                        functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
