@@ -140,6 +140,23 @@ def test_a_learned_offset_shifts_a_copied_number_mod_the_base():
             AugmentConfig(**bad)
 
 
+def test_the_offset_reads_the_word_before_a_number_skipping_a_lone_space():
+    """With numbers kept apart from their space (LLaMA 3, ``bpe-numbers``), " depth 4" is
+    " depth", " ", "4": the offset at "4" reads " depth"'s hidden state, not the space's."""
+    from neurocompiler.augment import _word_before
+
+    bpe = build_tokenizer("bpe-numbers", [f"Run it to depth {d}, then x{d}." for d in range(50)], 300)
+    ids, _ = encode(bpe, ["Run it to depth 4, then x7."])
+    tokens = bpe.convert_ids_to_tokens(ids[0].tolist())
+    chars = token_copies(bpe, 128)[ids][..., 1]  # the space's code, 32, needs a base above 32
+    z = torch.arange(len(tokens), dtype=torch.float64)[None, :, None].expand(1, -1, 2)  # z_t = t
+    before = _word_before(z, chars)[0, :, 0].long().tolist()
+    four, seven = tokens.index("4"), tokens.index("7")
+    assert tokens[four - 1] == "Ġ" and tokens[before[four]] == "Ġdepth"
+    assert tokens[before[seven]] in ("Ġx", "x")  # no space in between: the token just before
+    assert before[0] == 0 and _word_before(z, chars)[0, 0].abs().sum() == 0  # nothing before the first
+
+
 def test_copies_need_slots_and_a_known_value():
     with pytest.raises(InputError, match="register_values"):
         AugmentConfig(parsing="pooled", register_values="copy")

@@ -120,7 +120,7 @@ class AugmentConfig:
     register_values: str = "context"
     # D > 0 (with register_values="copy"): a copied number may be shifted by a learned
     # offset in -D..D (mod base) before it loads, so that "what is term number 6?" can
-    # load the depth 4. The offset is read from the token before the number (" number",
+    # load the depth 4. The offset is read from the word before the number (" number",
     # " depth"), so it does not depend on which number it is, and holds for numbers
     # training never showed. It starts as the copy itself (offset 0)
     register_offsets: int = 0
@@ -359,8 +359,9 @@ class SlotParser(nn.Module):
         the same pointer ``scores`` (B, R, T), plus a score for each token's rank among
         them, restricted to the tokens that spell a number, or that are one character
         (``copies``); a register with no such token in its question reads 0 there. With
-        ``offsets``, the hidden state (``z``, (B, T, d)) of the token before a number
-        gives, per register, how far to shift that number."""
+        ``offsets``, the hidden state (``z``, (B, T, d)) of the word before a number (a
+        lone space skipped, :func:`_word_before`) gives, per register, how far to shift
+        that number."""
         B, R, T = scores.shape
         readings = [context]
         by_rank = self.rank(pooled).view(B, R, 2, RANKS)
@@ -371,9 +372,9 @@ class SlotParser(nn.Module):
             attn = ranked.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
             hot = F.one_hot(torch.where(ok, value, 0), self.n).to(context)  # (B, T, n)
             if k == 0 and self.offset is not None:  # each number plus its own learned offset, mod n
-                # (B, T, R, 2D + 1), from the hidden state of the token before the number (" number 6",
+                # (B, T, R, 2D + 1), from the hidden state of the word before the number (" number 6",
                 # " x5", " depth 4"): how the question names it, not which number it is
-                shift = self.offset(F.pad(z, (0, 0, 1, 0))[:, :-1]).view(B, T, R, -1).softmax(-1)
+                shift = self.offset(_word_before(z, copies[..., 1])).view(B, T, R, -1).softmax(-1)
                 read = sum(torch.einsum("bst,bts,btn->bsn", attn, shift[..., j], hot.roll(j - self.offsets, -1))
                            for j in range(shift.shape[-1]))
             else:
@@ -413,6 +414,24 @@ class SlotParser(nn.Module):
             cells = torch.where(inside[..., None], cells, _zero(n, cells))  # (B, K, C, n)
             length = F.one_hot(e - s - 1, n).to(cells).flatten(0, 1)  # (B K, n), exact
         return Span(cells.flatten(0, 1), weights, length, None if gate is None else gate.repeat_interleave(K, 0))
+
+
+BLANKS = (9, 10, 13, 32)  # the codes of the whitespace characters a tokenizer may keep as tokens
+
+
+def _word_before(z: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
+    """(B, T, d): at each position, the hidden state of the nearest earlier token that is
+    not a lone whitespace character (``chars`` (B, T): each token's one character's code,
+    -1 if it has none, so a space is seen at bases above 32), zeros where there is none. A tokenizer that keeps numbers apart
+    (LLaMA 3's, ``bpe-numbers``) reads " depth 4" as " depth", " ", "4": the word before
+    the 4 is " depth", not the space."""
+    B, T, _ = z.shape
+    t = torch.arange(T, device=z.device).expand(B, T)
+    word = sum(chars == c for c in BLANKS) == 0  # (B, T): a token that is not a lone blank
+    last = torch.where(word, t, -1).cummax(-1).values  # the last word at or before each position
+    before = F.pad(last, (1, 0), value=-1)[:, :-1]  # ... strictly before it
+    out = z.gather(1, before.clamp_min(0)[..., None].expand_as(z))
+    return out * (before >= 0)[..., None].to(z)
 
 
 def _characters(codes: torch.Tensor, C: int) -> tuple[torch.Tensor, torch.Tensor]:
