@@ -143,6 +143,36 @@ def test_list_length_decides_where_a_functions_r1_comes_from(list_length):
     assert m.list_r1 == [False, True]
 
 
+def test_function_loss_adds_each_functions_own_answer_loss_in_training_only():
+    """``function_loss`` adds its weight times the mean over functions of the loss each
+    would have alone (measured here by forcing the selection onto it), so a function
+    the selection has given up on still learns; evaluation is unchanged."""
+    def build(weight, bias=(30.0, -30.0)):
+        torch.manual_seed(0)
+        m = AugmentedLM(AugmentConfig(base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
+                                      function_loss=weight, max_steps=80, backbone=TINY))
+        with torch.no_grad():  # by default the selection is all but certain of `add`
+            m.select.bias.copy_(torch.tensor(bias))
+        return m
+
+    ids, mask = tokens()
+    targets = answer_targets([1, 2, 3, 4], BASE, CELLS)
+    alone = [answer_loss(build(0.0, bias).train()(ids, mask), targets) for bias in ((60.0, -60.0), (-60.0, 60.0))]
+    m = build(0.5).train()
+    out = m(ids, mask)
+    assert torch.allclose(m.loss(out, targets), answer_loss(out, targets) + 0.5 * (alone[0] + alone[1]) / 2)
+    m.loss(out, targets).backward()
+    assert m.parser.queries.grad[3:6].abs().sum() > 1e-4  # `sub`'s pointers r1..r3 learn
+    m0 = build(0.0).train()
+    m0.loss(m0(ids, mask), targets).backward()
+    assert m0.parser.queries.grad[3:6].abs().sum() < 1e-9
+    with torch.no_grad():
+        out = m.eval()(ids, mask)
+    assert out.own is None and torch.equal(m.loss(out, targets), answer_loss(out, targets))
+    with pytest.raises(InputError, match="function_loss"):
+        AugmentConfig(function_loss=-1.0)
+
+
 def test_selection_floor_keeps_gradient_for_unselected_functions_in_training_only():
     """With ``selection_floor`` a function the selection has given up on still gets
     gradient (its own register pointers move); evaluation is the learned selection."""

@@ -141,6 +141,15 @@ class AugmentConfig:
     # answer, instead of losing them for good to a function that found a shortcut
     # (docs/RESULTS.md, `mixed`). Evaluation uses the learned selection. 0: the paper's.
     selection_floor: float = 0.0
+    # In training only, add this weight times the mean over functions of each function's
+    # own answer loss (its r0 or memory read as if it alone were selected). The paper's
+    # loss, -log sum_f w_f p_f(answer), gives function f's parse a gradient weighted by
+    # its posterior, which vanishes once another function answers a question type better
+    # by a shortcut (div answers "how many" questions with 34 / 34 = 1). This term, a
+    # mean of logs beside the log of the mean, lets every function keep learning to
+    # answer every question; the selection is still learned from the paper's loss alone
+    # (docs/RESULTS.md, `mixed`). 0: the paper's loss.
+    function_loss: float = 0.0
     trainable_library: bool = False
     alu: str = "table"
     max_steps: int = 2000  # per forward pass; runs still going are read where they stand
@@ -169,6 +178,8 @@ class AugmentConfig:
         if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
             raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
                              f"got {self.span_candidates} with {self.parsing}")
+        if not self.function_loss >= 0.0:
+            raise InputError(f"function_loss: expected a weight >= 0, got {self.function_loss}")
         if not 0.0 <= self.selection_floor < 1.0:
             raise InputError(f"selection_floor: expected 0 <= floor < 1, got {self.selection_floor}")
         if not 1 <= self.cells <= self.base:
@@ -559,6 +570,7 @@ class AugmentedOutput:
     str_logits: torch.Tensor  # (B, cells, n): answer logits from the mixed cells
     p_halted: torch.Tensor  # (B,) selection-weighted halting probability
     steps: torch.Tensor  # (B, F)
+    own: tuple[torch.Tensor, torch.Tensor] | None = None  # per function: (B, F, n), (B, F, cells, n)
 
 
 @dataclass
@@ -776,10 +788,22 @@ class AugmentedLM(Answerer):
             w = (1 - self.config.selection_floor) * w + self.config.selection_floor / w.shape[1]
         M, r0, h = (torch.einsum("bf,bf...->b...", w, torch.stack([f[j] for f in finals], 1)) for j in range(3))
         steps = torch.stack([f[3] for f in finals], 1)
-        return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps)
+        own = None  # each function's own answer logits (function_loss)
+        if self.training and self.config.function_loss:
+            own = (self.int_head(torch.stack([f[1] for f in finals], 1)),
+                   self.str_head(torch.stack([f[0] for f in finals], 1)))
+        return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps, own)
 
     def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
-        return answer_loss(out, targets)
+        """The answer's cross-entropy under the mixture (§3.4), plus, in training with
+        ``function_loss``, that weight times the mean of each function's own."""
+        loss = answer_loss(out, targets)
+        if out.own is not None:
+            ints, strs = out.own  # (B, F, n), (B, F, cells, n)
+            F_ = ints.shape[1]
+            own = _answer_ce(ints.flatten(0, 1), strs.flatten(0, 1), targets.repeat_interleave(F_, 0))
+            loss = loss + self.config.function_loss * own
+        return loss
 
     def chosen(self, out: AugmentedOutput) -> list[str]:
         return [self.config.functions[j] for j in out.parse.selection.argmax(-1).tolist()]
@@ -837,7 +861,12 @@ def answer_targets(answers: Sequence[int | str], base: int, cells: int) -> torch
 def answer_loss(out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy on answers only: per example, the integer answer's or the mean over
     the string's cells; averaged over the batch."""
-    logits = torch.cat([out.int_logits[:, None], out.str_logits], 1)  # (B, 1 + cells, n)
+    return _answer_ce(out.int_logits, out.str_logits, targets)
+
+
+def _answer_ce(int_logits: torch.Tensor, str_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """:func:`answer_loss` from the integer (B, n) and string (B, cells, n) logits."""
+    logits = torch.cat([int_logits[:, None], str_logits], 1)  # (B, 1 + cells, n)
     per_pos = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")
     counts = (targets != IGNORE).sum(1).clamp_min(1)
     return (per_pos.sum(1) / counts).mean()

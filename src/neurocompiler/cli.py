@@ -255,6 +255,9 @@ def _lm_commands(sub) -> None:
     p.add_argument("--selection-floor", type=float, default=0.0, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS, so every "
                    "function keeps some gradient from every question (0: the paper's selection)")
+    p.add_argument("--function-loss", type=float, default=0.0, metavar="W",
+                   help="in training, add W times the mean of each library function's own answer loss, "
+                   "so that every function keeps learning every question (0: the paper's loss)")
     p.add_argument("--trainable-library", action="store_true")
     p.add_argument("--alu", default="table")
     p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
@@ -320,7 +323,8 @@ def _cmd_train(args) -> int:
                           trainable_library=args.trainable_library, alu=args.alu,
                           per_function_registers=args.per_function_registers,
                           per_function_spans=args.per_function_spans,
-                          selection_floor=args.selection_floor, max_steps=args.max_steps, backbone=backbone)
+                          selection_floor=args.selection_floor, function_loss=args.function_loss,
+                          max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,

@@ -38,6 +38,7 @@ class MixedConfig:
     parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
     per_function_spans: bool = False  # a span per library function with memory (RESULTS)
+    function_loss: float = 0.0  # AugmentConfig.function_loss: each function's own answer loss
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = 128
@@ -56,7 +57,7 @@ def run(cfg: MixedConfig) -> dict:
         model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
                               per_function_registers=cfg.per_function_registers,
                               per_function_spans=cfg.per_function_spans,
-                              selection_floor=cfg.selection_floor,
+                              selection_floor=cfg.selection_floor, function_loss=cfg.function_loss,
                               max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
         options = {"tasks": cfg.tasks}
@@ -141,6 +142,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a span (start and end anchors) per library function with memory, or one shared span")
     p.add_argument("--selection-floor", type=float, default=d.selection_floor, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS")
+    p.add_argument("--function-loss", type=float, default=d.function_loss, metavar="W",
+                   help="in training, add W times the mean of each function's own answer loss")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--layers", type=int, default=d.layers)
@@ -157,6 +160,6 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
                        backbone_lr_scale=args.backbone_lr_scale, tokenizer=args.tokenizer,
                        parse=args.parse, per_function_registers=args.per_function_registers,
                        per_function_spans=args.per_function_spans,
-                       selection_floor=args.selection_floor,
+                       selection_floor=args.selection_floor, function_loss=args.function_loss,
                        functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
