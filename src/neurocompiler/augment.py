@@ -148,7 +148,7 @@ class AugmentConfig:
     # by a shortcut (div answers "how many" questions with 34 / 34 = 1). This term, a
     # mean of logs beside the log of the mean, lets every function keep learning to
     # answer every question; the selection is still learned from the paper's loss alone
-    # (docs/RESULTS.md, `mixed`). 0: the paper's loss.
+    # (docs/RESULTS.md, `mixed`). The logged training loss includes it. 0: the paper's loss.
     function_loss: float = 0.0
     trainable_library: bool = False
     alu: str = "table"
