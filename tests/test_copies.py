@@ -76,6 +76,33 @@ def test_the_rank_score_tells_the_first_number_from_the_second():
     assert got.max(-1).values.min() > 0.999
 
 
+def test_ranks_from_the_end_name_the_last_number_whatever_comes_first():
+    """``ranks_from_end``: a score for "the i-th number from the end" sends r1 to the
+    last number and r2 to the one before it, in questions with 2 and with 3 numbers
+    (and padding after them); the gradient checks in float64."""
+    p = SlotParser(8, 2, cells=2, n=N, register_values="copy", from_end=True).double()
+    copies = torch.tensor([[[-1, 1], [5, 2], [-1, 3], [9, 4], [-1, -1]],
+                           [[0, -1], [5, 2], [1, -1], [9, 4], [3, -1]]])  # "x0 5, x1 9, x3"
+    mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
+    context = torch.full((2, 2, N), 1.0 / N, dtype=torch.float64)
+    with torch.no_grad():
+        p.reading.weight.zero_()
+        p.reading.bias.copy_(torch.tensor([-60, 60, -60, -60, 60, -60.0]))  # the number reading
+        bias = torch.zeros(2, 2, 8)
+        bias[0, 0, 0] = bias[1, 0, 1] = 60.0  # r1: the last number, r2: the one before it
+        p.back.bias.copy_(bias.flatten())
+        got = p._copy(context, torch.zeros(2, 2, 5, dtype=torch.float64), mask, copies,
+                      torch.zeros(2, 8, dtype=torch.float64))
+    assert got.argmax(-1).tolist() == [[9, 5], [3, 9]]
+    assert got.max(-1).values.min() > 0.999
+    with torch.no_grad():
+        p.back.weight.normal_()
+    pooled = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
+    scores = torch.randn(2, 2, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, z), (scores, pooled))
+    assert PARSES["copies"]["ranks_from_end"] and not PARSES["spans"]["ranks_from_end"]
+
+
 def test_a_pointer_copies_only_tokens_that_hold_a_value():
     """The number reading attends over the number tokens only; a question without one
     reads 0 there, without NaN."""

@@ -52,17 +52,20 @@ IGNORE = -100  # target of an unsupervised answer position
 # runs the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md).
 # "copies" is "spans" whose argument registers may also copy a number or a character
 # from the question (register_values="copy"); "offsets" is "copies" whose copied numbers
-# may also be shifted by a learned offset in -2..2 ("term number 6" -> depth 4).
+# may also be shifted by a learned offset in -2..2 ("term number 6" -> depth 4). A
+# copying register ranks its candidates from both ends of the question ("the last
+# number"), a run saved before ranks_from_end existed from the start only.
 _SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context",
-         "register_offsets": 0}
+         "register_offsets": 0, "ranks_from_end": False}
 _SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4,
-          "register_offsets": 0}
+          "register_offsets": 0, "ranks_from_end": False}
+_COPIES = {**_SPANS, "register_values": "copy", "ranks_from_end": True}
 PARSES = {
     "slots": {"parsing": "slots", **_SOFT},
     "pooled": {"parsing": "pooled", **_SOFT},
     "spans": {**_SPANS, "register_values": "context"},
-    "copies": {**_SPANS, "register_values": "copy"},
-    "offsets": {**_SPANS, "register_values": "copy", "register_offsets": 2},
+    "copies": _COPIES,
+    "offsets": {**_COPIES, "register_offsets": 2},
 }
 
 
@@ -124,6 +127,12 @@ class AugmentConfig:
     # " depth"), so it does not depend on which number it is, and holds for numbers
     # training never showed. It starts as the copy itself (offset 0)
     register_offsets: int = 0
+    # With register_values="copy", the score for "the i-th number (character) of the
+    # question" also counts from its end: "If x0 = 5, x1 = 7 ..., what is x4?" has its
+    # depth as the last number and x1 as the one before it, wherever the subscripts put
+    # them from the start, and "... the letter "c"?" has its letter as the last character.
+    # Without copies there are no ranks, and it is ignored
+    ranks_from_end: bool = False
     # False: one set of argument-register pointers (r1..r3) that every library function
     # reads; True: a set per function, so that two functions that read different
     # numbers into the same register (add's r1 is an operand, fib's a seed) do not
@@ -272,7 +281,7 @@ class SlotParser(nn.Module):
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
                  list_length: str = "gate", candidates: int = 0, register_values: str = "context",
-                 offsets: int = 0, spans: int = 1) -> None:
+                 offsets: int = 0, spans: int = 1, from_end: bool = False) -> None:
         super().__init__()
         self.registers, self.cells, self.n, self.spans = registers, cells, n, spans
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
@@ -282,9 +291,12 @@ class SlotParser(nn.Module):
         # numbers apart even where their hidden states look alike
         self.reading = nn.Linear(dim, registers * 3) if register_values == "copy" else None
         self.rank = nn.Linear(dim, registers * 2 * RANKS) if register_values == "copy" else None
-        if self.rank is not None:
-            nn.init.zeros_(self.rank.weight)
-            nn.init.zeros_(self.rank.bias)
+        # the same score for "the i-th from the end" (from_end)
+        self.back = nn.Linear(dim, registers * 2 * RANKS) if register_values == "copy" and from_end else None
+        for head in (self.rank, self.back):
+            if head is not None:
+                nn.init.zeros_(head.weight)
+                nn.init.zeros_(head.bias)
         # per number token and register: logits of shifting its number by -D..D, starting near 0
         self.offsets = offsets
         self.offset = nn.Linear(dim, registers * (2 * offsets + 1)) if offsets else None
@@ -376,10 +388,14 @@ class SlotParser(nn.Module):
         B, R, T = scores.shape
         readings = [context]
         by_rank = self.rank(pooled).view(B, R, 2, RANKS)
+        by_back = None if self.back is None else self.back(pooled).view(B, R, 2, RANKS)
         for k, value in enumerate(copies.unbind(-1)):  # (B, T) each
             ok = (value >= 0) & (value < self.n) & mask.bool()
             rank = (ok.cumsum(-1) - 1).clamp(0, RANKS - 1)  # each token's place among those that are ok
             ranked = scores + by_rank[:, :, k].gather(-1, rank[:, None].expand(B, R, T))
+            if by_back is not None:  # ... and counted from the end
+                back = (ok.flip(-1).cumsum(-1).flip(-1) - 1).clamp(0, RANKS - 1)
+                ranked = ranked + by_back[:, :, k].gather(-1, back[:, None].expand(B, R, T))
             attn = ranked.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
             hot = F.one_hot(torch.where(ok, value, 0), self.n).to(context)  # (B, T, n)
             if k == 0 and self.offset is not None:  # each number plus its own learned offset, mod n
@@ -677,7 +693,8 @@ class AugmentedLM(Answerer):
         if config.parsing == "slots":
             self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
                                      config.list_length, config.span_candidates, config.register_values,
-                                     config.register_offsets, spans=max(1, len(listing)))
+                                     config.register_offsets, spans=max(1, len(listing)),
+                                     from_end=config.ranks_from_end)
         else:
             self.parser = PooledParser(dim, pointers, config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":

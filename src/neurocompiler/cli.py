@@ -247,6 +247,9 @@ def _lm_commands(sub) -> None:
     p.add_argument("--register-offsets", type=_int_at_least(0), metavar="D",
                    help="slots with register copies: a copied number may be shifted by a learned offset "
                    "in -D..D (e.g. 'term number 6' -> depth 4)")
+    p.add_argument("--ranks-from-end", action=argparse.BooleanOptionalAction, default=None,
+                   help="slots with register copies: rank a register's candidates from the question's end "
+                   "too ('the last number')")
     p.add_argument("--per-function-registers", action="store_true",
                    help="a set of argument-register pointers per library function, not one shared set")
     p.add_argument("--per-function-spans", action="store_true",
