@@ -52,14 +52,12 @@ IGNORE = -100  # target of an unsupervised answer position
 # runs the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md).
 # "copies" is "spans" whose argument registers may also copy a number or a character
 # from the question (register_values="copy"); "offsets" is "copies" whose copied numbers
-# may also be shifted by a learned offset in -2..2 ("term number 6" -> depth 4). A
-# copying register ranks its candidates from both ends of the question ("the last
-# number"), a run saved before ranks_from_end existed from the start only.
+# may also be shifted by a learned offset in -2..2 ("term number 6" -> depth 4).
 _SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context",
          "register_offsets": 0, "ranks_from_end": False}
 _SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4,
           "register_offsets": 0, "ranks_from_end": False}
-_COPIES = {**_SPANS, "register_values": "copy", "ranks_from_end": True}
+_COPIES = {**_SPANS, "register_values": "copy"}
 PARSES = {
     "slots": {"parsing": "slots", **_SOFT},
     "pooled": {"parsing": "pooled", **_SOFT},

@@ -38,6 +38,7 @@ class MixedConfig:
     parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
     per_function_spans: bool = False  # a span per library function with memory (RESULTS)
+    ranks_from_end: bool = False  # AugmentConfig.ranks_from_end: copies rank from the end too
     function_loss: float = 0.0  # AugmentConfig.function_loss: each function's own answer loss
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
@@ -54,7 +55,8 @@ def run(cfg: MixedConfig) -> dict:
     functions = cfg.functions or tuple(load_specs())
     rows, curves = [], []
     for seed in cfg.seeds:
-        model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **PARSES[cfg.parse],
+        parse = {**PARSES[cfg.parse], "ranks_from_end": cfg.ranks_from_end}
+        model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **parse,
                               per_function_registers=cfg.per_function_registers,
                               per_function_spans=cfg.per_function_spans,
                               selection_floor=cfg.selection_floor, function_loss=cfg.function_loss,
@@ -142,6 +144,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a span (start and end anchors) per library function with memory, or one shared span")
     p.add_argument("--selection-floor", type=float, default=d.selection_floor, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS")
+    p.add_argument("--ranks-from-end", action="store_true",
+                   help="a copying register may also rank its candidates from the question's end")
     p.add_argument("--function-loss", type=float, default=d.function_loss, metavar="W",
                    help="in training, add W times the mean of each function's own answer loss")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
@@ -161,5 +165,6 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
                        parse=args.parse, per_function_registers=args.per_function_registers,
                        per_function_spans=args.per_function_spans,
                        selection_floor=args.selection_floor, function_loss=args.function_loss,
+                       ranks_from_end=args.ranks_from_end,
                        functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
