@@ -9,6 +9,11 @@ question and the outputs are mixed by the selection (§3.4), so nothing but the 
 tells the model which program a question needs. Scored per task: exact answers, and how
 often the selected (argmax) program is the one that answers it. Each seed is one
 ``neurocompiler train --task mixed`` run, kept under ``results/mixed/seed<s>/``.
+
+The defaults are what docs/RESULTS.md measured to work: numbers as whole tokens
+(``bpe-numbers``), the ``offsets`` parse, a set of registers and a span per function,
+and each function's own answer loss beside the paper's (``function_loss=1``), without
+which a function that loses its questions to another's shortcut never learns them.
 """
 
 from __future__ import annotations
@@ -35,11 +40,11 @@ class MixedConfig:
     lr: float = 3e-3
     backbone_lr_scale: float = 0.1
     tokenizer: str = "bpe-numbers"  # every number below 1000 one token, so a register can copy it
-    parse: str = "copies"  # a name in augment.PARSES: spans for the strings, copies for the numbers
+    parse: str = "offsets"  # a name in augment.PARSES: spans for the strings, copies (+ offsets) for the numbers
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
-    per_function_spans: bool = False  # a span per library function with memory (RESULTS)
+    per_function_spans: bool = True  # a span per library function with memory (RESULTS)
     ranks_from_end: bool = False  # AugmentConfig.ranks_from_end: copies rank from the end too
-    function_loss: float = 0.0  # AugmentConfig.function_loss: each function's own answer loss
+    function_loss: float = 1.0  # AugmentConfig.function_loss: each function's own answer loss (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = 128
@@ -147,7 +152,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ranks-from-end", action="store_true",
                    help="a copying register may also rank its candidates from the question's end")
     p.add_argument("--function-loss", type=float, default=d.function_loss, metavar="W",
-                   help="in training, add W times the mean of each function's own answer loss")
+                   help="in training, add W times the mean of each function's own answer loss "
+                   "(0: the paper's loss)")
     p.add_argument("--functions", default="", help="library functions to select from (default all)")
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--layers", type=int, default=d.layers)
