@@ -188,7 +188,7 @@ def test_per_function_spans_give_each_list_function_its_own_anchors():
     grads = {}
     for per_function in (True, False):
         cfg = AugmentConfig(base=N, cells=6, functions=("add", "count", "reverse"), **PARSES["copies"],
-                            per_function_spans=per_function, max_steps=60,
+                            per_function_spans=per_function, span_keys=per_function, max_steps=60,
                             backbone=BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2))
         torch.manual_seed(0)
         m = AugmentedLM(cfg)
@@ -202,6 +202,9 @@ def test_per_function_spans_give_each_list_function_its_own_anchors():
         m.loss(out, answer_targets([2], N, 6)).backward()
         R = m.parser.registers
         grads[per_function] = m.parser.queries.grad[R:].abs().sum(-1)  # per anchor: start, end (, start, end)
+        if per_function:  # with span_keys, each span's own key projection: count's moves, reverse's not
+            keys = m.parser.span_key.weight.grad.view(2, -1).abs().sum(-1)
+            assert keys[0] > 1e-4 and keys[1] < 1e-20
         assert set(m.explain(tok, question)) >= {"memory", "registers"}
     # count's pair moves; reverse's only by its selection weight, e^-60
     assert (grads[True][:2] > 1e-4).all() and (grads[True][2:] < 1e-20).all()
@@ -211,3 +214,5 @@ def test_per_function_spans_give_each_list_function_its_own_anchors():
 def test_per_function_spans_need_slots():
     with pytest.raises(InputError, match="per_function_spans"):
         AugmentConfig(parsing="pooled", per_function_spans=True)
+    with pytest.raises(InputError, match="span_keys"):
+        AugmentConfig(parsing="pooled", span_keys=True)

@@ -142,6 +142,10 @@ class AugmentConfig:
     # one) do not compete for one pair of anchors. A function without memory sees the
     # first span's cells
     per_function_spans: bool = False
+    # True (slots only): each span's anchors score the tokens through a key projection of
+    # their own, so that what makes a token look like sort's end quote does not make it
+    # look like count's
+    span_keys: bool = False
     # In training only, the selection is mixed with the uniform distribution by this
     # weight: every function keeps at least selection_floor / F of every question, so
     # one whose parse is still unlearned gets gradient from the questions it should
@@ -180,8 +184,9 @@ class AugmentConfig:
                 or 2 * self.register_offsets >= self.base:
             raise InputError(f"register_offsets: expected 0, or 0 < D < base / 2 with register_values copy, "
                              f"got {self.register_offsets} with {self.register_values}")
-        if self.per_function_spans and self.parsing != "slots":
-            raise InputError("per_function_spans: needs slots parsing (the pooled parse has no spans)")
+        for name in ("per_function_spans", "span_keys"):
+            if getattr(self, name) and self.parsing != "slots":
+                raise InputError(f"{name}: needs slots parsing (the pooled parse has no spans)")
         if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
             raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
                              f"got {self.span_candidates} with {self.parsing}")
@@ -279,7 +284,7 @@ class SlotParser(nn.Module):
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
                  list_length: str = "gate", candidates: int = 0, register_values: str = "context",
-                 offsets: int = 0, spans: int = 1, from_end: bool = False) -> None:
+                 offsets: int = 0, spans: int = 1, from_end: bool = False, span_keys: bool = False) -> None:
         super().__init__()
         self.registers, self.cells, self.n, self.spans = registers, cells, n, spans
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
@@ -306,6 +311,8 @@ class SlotParser(nn.Module):
         self.queries = nn.Parameter(0.02 * torch.randn(registers + 2 * spans, dim))  # registers, (start, end)s
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
+        # span_keys: each span's anchors score the tokens with a key projection of their own
+        self.span_key = nn.Linear(dim, dim * spans, bias=False) if span_keys else None
         self.value = nn.Linear(dim, n)  # a token's value in context
         self.length_gate = nn.Linear(dim, spans)
         self.scale = dim ** -0.5
@@ -314,6 +321,8 @@ class SlotParser(nn.Module):
         nn.init.zeros_(self.query.weight)
         nn.init.zeros_(self.query.bias)
         nn.init.normal_(self.key.weight, std=0.02)
+        if self.span_key is not None:
+            nn.init.normal_(self.span_key.weight, std=0.02)
         # a cell's value from a token's own embedding (cell_values="embedding")
         self.copy = nn.Linear(dim, n) if cell_values == "embedding" else None
 
@@ -344,7 +353,12 @@ class SlotParser(nn.Module):
         registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
         if self.reading is not None:
             registers = self._copy(registers, scores[:, :R, 1:], mask, copies, pooled, z)
-        anchors = scores[:, R:, 1:].masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
+        anchors = scores[:, R:, 1:]
+        if self.span_key is not None:  # (B, 2 spans, T): span j's start and end queries on its own keys
+            keys = self.span_key(z).view(B, T, self.spans, -1)
+            anchors = torch.einsum("bjkd,btjd->bjkt", q[:, R:].view(B, self.spans, 2, -1), keys).flatten(1, 2) \
+                * self.scale
+        anchors = anchors.masked_fill(~mask.bool()[:, None], float("-inf")).softmax(-1)
         gates = torch.sigmoid(self.length_gate(pooled)) if self.list_length == "gate" else None  # (B, spans)
         spans = []
         for j in range(self.spans):  # each span's start and end anchors, (B, T) each, over the real tokens
@@ -692,7 +706,7 @@ class AugmentedLM(Answerer):
             self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
                                      config.list_length, config.span_candidates, config.register_values,
                                      config.register_offsets, spans=max(1, len(listing)),
-                                     from_end=config.ranks_from_end)
+                                     from_end=config.ranks_from_end, span_keys=config.span_keys)
         else:
             self.parser = PooledParser(dim, pointers, config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":

@@ -255,6 +255,8 @@ def _lm_commands(sub) -> None:
     p.add_argument("--per-function-spans", action="store_true",
                    help="slots: a span (start and end anchors) per library function with memory, "
                    "not one shared span")
+    p.add_argument("--span-keys", action="store_true",
+                   help="slots: each span's anchors score the tokens with a key projection of their own")
     p.add_argument("--selection-floor", type=float, default=0.0, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS, so every "
                    "function keeps some gradient from every question (0: the paper's selection)")
@@ -325,7 +327,7 @@ def _cmd_train(args) -> int:
     model = AugmentConfig(base=args.base, cells=args.cells, functions=functions, **parse,
                           trainable_library=args.trainable_library, alu=args.alu,
                           per_function_registers=args.per_function_registers,
-                          per_function_spans=args.per_function_spans,
+                          per_function_spans=args.per_function_spans, span_keys=args.span_keys,
                           selection_floor=args.selection_floor, function_loss=args.function_loss,
                           max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,

@@ -43,6 +43,7 @@ class MixedConfig:
     parse: str = "offsets"  # a name in augment.PARSES: spans for the strings, copies (+ offsets) for the numbers
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
     per_function_spans: bool = True  # a span per library function with memory (RESULTS)
+    span_keys: bool = False  # AugmentConfig.span_keys: each span's anchors with keys of their own
     ranks_from_end: bool = False  # AugmentConfig.ranks_from_end: copies rank from the end too
     function_loss: float = 1.0  # AugmentConfig.function_loss: each function's own answer loss (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
@@ -63,7 +64,7 @@ def run(cfg: MixedConfig) -> dict:
         parse = {**PARSES[cfg.parse], "ranks_from_end": cfg.ranks_from_end}
         model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **parse,
                               per_function_registers=cfg.per_function_registers,
-                              per_function_spans=cfg.per_function_spans,
+                              per_function_spans=cfg.per_function_spans, span_keys=cfg.span_keys,
                               selection_floor=cfg.selection_floor, function_loss=cfg.function_loss,
                               max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
@@ -149,6 +150,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a span (start and end anchors) per library function with memory, or one shared span")
     p.add_argument("--selection-floor", type=float, default=d.selection_floor, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS")
+    p.add_argument("--span-keys", action="store_true",
+                   help="each span's anchors score the tokens with a key projection of their own")
     p.add_argument("--ranks-from-end", action="store_true",
                    help="a copying register may also rank its candidates from the question's end")
     p.add_argument("--function-loss", type=float, default=d.function_loss, metavar="W",
@@ -171,6 +174,6 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
                        parse=args.parse, per_function_registers=args.per_function_registers,
                        per_function_spans=args.per_function_spans,
                        selection_floor=args.selection_floor, function_loss=args.function_loss,
-                       ranks_from_end=args.ranks_from_end,
+                       ranks_from_end=args.ranks_from_end, span_keys=args.span_keys,
                        functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
