@@ -11,8 +11,8 @@ often the selected (argmax) program is the one that answers it. Each seed is one
 ``neurocompiler train --task mixed`` run, kept under ``results/mixed/seed<s>/``.
 
 The defaults are what docs/RESULTS.md measured to work: numbers as whole tokens
-(``bpe-numbers``), the ``offsets`` parse, a set of registers and a span per function,
-and each function's own answer loss beside the paper's (``function_loss=1``), without
+(``bpe-numbers``), the ``offsets`` parse, a set of registers and a span (with its own
+keys) per function, and each function's own answer loss beside the paper's (``function_loss=1``), without
 which a function that loses its questions to another's shortcut never learns them.
 """
 
@@ -43,7 +43,7 @@ class MixedConfig:
     parse: str = "offsets"  # a name in augment.PARSES: spans for the strings, copies (+ offsets) for the numbers
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
     per_function_spans: bool = True  # a span per library function with memory (RESULTS)
-    span_keys: bool = False  # AugmentConfig.span_keys: each span's anchors with keys of their own
+    span_keys: bool = True  # AugmentConfig.span_keys: each span's anchors with keys of their own (RESULTS)
     ranks_from_end: bool = False  # AugmentConfig.ranks_from_end: copies rank from the end too
     function_loss: float = 1.0  # AugmentConfig.function_loss: each function's own answer loss (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
@@ -150,8 +150,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a span (start and end anchors) per library function with memory, or one shared span")
     p.add_argument("--selection-floor", type=float, default=d.selection_floor, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS")
-    p.add_argument("--span-keys", action="store_true",
-                   help="each span's anchors score the tokens with a key projection of their own")
+    p.add_argument("--span-keys", action=argparse.BooleanOptionalAction, default=d.span_keys,
+                   help="each span's anchors score the tokens with a key projection of their own (default), "
+                   "or with the shared one")
     p.add_argument("--ranks-from-end", action="store_true",
                    help="a copying register may also rank its candidates from the question's end")
     p.add_argument("--function-loss", type=float, default=d.function_loss, metavar="W",
