@@ -216,3 +216,25 @@ def test_per_function_spans_need_slots():
         AugmentConfig(parsing="pooled", per_function_spans=True)
     with pytest.raises(InputError, match="span_keys"):
         AugmentConfig(parsing="pooled", span_keys=True)
+
+
+def test_several_spans_with_their_own_keys_gradcheck():
+    """Two soft spans, each scored with its own key projection (``span_keys``): every span
+    is a distribution over cells and lengths, and the gradient checks in float64."""
+    torch.manual_seed(0)
+    p = SlotParser(dim=6, registers=2, cells=3, n=8, spans=2, span_keys=True).double()
+    with torch.no_grad():
+        p.query.weight.normal_()
+        p.span_key.weight.normal_()
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
+    z = torch.randn(2, 5, 6, dtype=torch.float64, requires_grad=True)
+
+    def spans(z):
+        out = p(z, mask, z.mean(1))
+        return tuple(t for s in out.spans for t in (s.cells, s.length))
+
+    for cells, length in zip(*[iter(spans(z))] * 2):
+        assert torch.allclose(cells.sum(-1), torch.ones(2, 3, dtype=torch.float64))
+        assert torch.allclose(length.sum(-1), torch.ones(2, dtype=torch.float64))
+    assert not torch.allclose(spans(z)[0], spans(z)[2])  # the two spans differ
+    assert torch.autograd.gradcheck(spans, (z,))
