@@ -461,9 +461,9 @@ BLANKS = (9, 10, 13, 32)  # the codes of the whitespace characters a tokenizer m
 def _word_before(z: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
     """(B, T, d): at each position, the hidden state of the nearest earlier token that is
     not a lone whitespace character (``chars`` (B, T): each token's one character's code,
-    -1 if it has none, so a space is seen at bases above 32), zeros where there is none. A tokenizer that keeps numbers apart
-    (LLaMA 3's, ``bpe-numbers``) reads " depth 4" as " depth", " ", "4": the word before
-    the 4 is " depth", not the space."""
+    -1 if it has none, so a space is seen at bases above 32), zeros where there is none.
+    A tokenizer that keeps numbers apart (LLaMA 3's, ``bpe-numbers``) reads " depth 4"
+    as " depth", " ", "4": the word before the 4 is " depth", not the space."""
     B, T, _ = z.shape
     t = torch.arange(T, device=z.device).expand(B, T)
     word = sum(chars == c for c in BLANKS) == 0  # (B, T): a token that is not a lone blank
