@@ -80,7 +80,7 @@ def test_ranks_from_the_end_name_the_last_number_whatever_comes_first():
     """``ranks_from_end``: a score for "the i-th number from the end" sends r1 to the
     last number and r2 to the one before it, in questions with 2 and with 3 numbers
     (and padding after them); the gradient checks in float64."""
-    p = SlotParser(8, 2, cells=2, n=N, register_values="copy", from_end=True).double()
+    p = SlotParser(8, 2, cells=2, n=N, register_values="copy", from_end="all").double()
     copies = torch.tensor([[[-1, 1], [5, 2], [-1, 3], [9, 4], [-1, -1]],
                            [[0, -1], [5, 2], [1, -1], [9, 4], [3, -1]]])  # "x0 5, x1 9, x3"
     mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
@@ -100,6 +100,45 @@ def test_ranks_from_the_end_name_the_last_number_whatever_comes_first():
     pooled = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
     scores = torch.randn(2, 2, 5, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, z), (scores, pooled))
+
+
+def test_ranks_from_the_end_for_the_characters_only():
+    """``ranks_from_end="characters"``: "In the string "abca", how often does the letter
+    "c" occur?" names its letter as the third character from the end, however long the
+    string. The number reading keeps its ranks from the start; the gradient checks."""
+    p = SlotParser(8, 2, cells=2, n=N, register_values="copy", from_end="characters").double()
+    assert p.back.out_features == 2 * 8  # one reading (characters) per register, 8 ranks
+    # 'string "ab", ... letter "c"?' and 'string "abca", ... letter "d"?', as one-character
+    # tokens (the quotes around the strings are merged with their neighbours)
+    copies = torch.tensor([[[-1, 97], [-1, 98], [-1, 99], [-1, 34], [-1, 63], [-1, -1], [-1, -1]],
+                           [[-1, 97], [-1, 98], [-1, 99], [-1, 97], [-1, 100], [-1, 34], [-1, 63]]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]])
+    context = torch.full((2, 2, N + 100), 1.0 / (N + 100), dtype=torch.float64)
+    p.n = N + 100
+    with torch.no_grad():
+        p.reading.weight.zero_()
+        p.reading.bias.copy_(torch.tensor([-60, -60, 60, -60, -60, 60.0]))  # the character reading
+        p.rank.bias.zero_()
+        p.rank.bias.view(2, 2, 8)[1, 1, 0] = 60.0  # r2: the first character
+        p.back.bias.zero_()
+        p.back.bias.view(2, 8)[0, 2] = 60.0  # r1: the third character from the end
+        got = p._copy(context, torch.zeros(2, 2, 7, dtype=torch.float64), mask, copies,
+                      torch.zeros(2, 8, dtype=torch.float64))
+    assert got.argmax(-1).tolist() == [[99, 97], [100, 97]]
+    with torch.no_grad():
+        p.back.weight.normal_()
+    pooled = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
+    scores = torch.randn(2, 2, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, z), (scores, pooled))
+
+
+def test_ranks_from_end_config():
+    """Which readings rank from the end is checked; a config saved as a bool still loads."""
+    assert AugmentConfig(ranks_from_end=True).ranks_from_end == "all"
+    assert AugmentConfig(ranks_from_end=False).ranks_from_end == "none"
+    assert AugmentConfig(ranks_from_end="characters").ranks_from_end == "characters"
+    with pytest.raises(InputError, match="ranks_from_end"):
+        AugmentConfig(ranks_from_end="numbers")
 
 
 def test_a_pointer_copies_only_tokens_that_hold_a_value():

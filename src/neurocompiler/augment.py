@@ -43,6 +43,7 @@ PARSINGS = ("slots", "pooled")
 CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
 LIST_LENGTHS = ("gate", "span", "abi")  # where r1 comes from when it is a list's length
 REGISTER_VALUES = ("context", "copy")  # what an argument register reads from the token it points at
+RANKS_FROM_END = ("none", "characters", "all")  # which copy readings also rank from the question's end
 OFFSET_PRIOR = 3.0  # initial logit of offset 0 over the others: a copy starts ~exact (register_offsets)
 RANKS = 8  # a copying register tells apart the first RANKS - 1 numbers (characters) of a question
 IGNORE = -100  # target of an unsupervised answer position
@@ -54,9 +55,9 @@ IGNORE = -100  # target of an unsupervised answer position
 # from the question (register_values="copy"); "offsets" is "copies" whose copied numbers
 # may also be shifted by a learned offset in -2..2 ("term number 6" -> depth 4).
 _SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context",
-         "register_offsets": 0, "ranks_from_end": False}
+         "register_offsets": 0, "ranks_from_end": "none"}
 _SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4,
-          "register_offsets": 0, "ranks_from_end": False}
+          "register_offsets": 0, "ranks_from_end": "none"}
 _COPIES = {**_SPANS, "register_values": "copy"}
 PARSES = {
     "slots": {"parsing": "slots", **_SOFT},
@@ -128,9 +129,11 @@ class AugmentConfig:
     # With register_values="copy", the score for "the i-th number (character) of the
     # question" also counts from its end: "If x0 = 5, x1 = 7 ..., what is x4?" has its
     # depth as the last number and x1 as the one before it, wherever the subscripts put
-    # them from the start, and "... the letter "c"?" has its letter as the last character.
-    # Without copies there are no ranks, and it is ignored
-    ranks_from_end: bool = False
+    # them from the start, and "In the string "abca", how often does the letter "c"
+    # occur?" has its letter as the third character from the end, however many the string
+    # holds. "none"; "characters": the character reading only; "all": numbers too (a bool
+    # reads as "all" or "none"). Without copies there are no ranks, and it is ignored
+    ranks_from_end: str = "none"
     # False: one set of argument-register pointers (r1..r3) that every library function
     # reads; True: a set per function, so that two functions that read different
     # numbers into the same register (add's r1 is an operand, fib's a seed) do not
@@ -172,6 +175,11 @@ class AugmentConfig:
         self.functions = tuple(self.functions)
         if self.parsing not in PARSINGS:
             raise InputError(f"parsing: expected one of {', '.join(PARSINGS)}, got {self.parsing!r}")
+        if isinstance(self.ranks_from_end, bool):  # configs saved before "characters" existed
+            self.ranks_from_end = "all" if self.ranks_from_end else "none"
+        if self.ranks_from_end not in RANKS_FROM_END:
+            raise InputError(f"ranks_from_end: expected one of {', '.join(RANKS_FROM_END)}, "
+                             f"got {self.ranks_from_end!r}")
         if self.list_length not in LIST_LENGTHS:
             raise InputError(f"list_length: expected one of {', '.join(LIST_LENGTHS)}, got {self.list_length!r}")
         if self.cell_values not in CELL_VALUES:
@@ -284,7 +292,7 @@ class SlotParser(nn.Module):
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
                  list_length: str = "gate", candidates: int = 0, register_values: str = "context",
-                 offsets: int = 0, spans: int = 1, from_end: bool = False, span_keys: bool = False) -> None:
+                 offsets: int = 0, spans: int = 1, from_end: str = "none", span_keys: bool = False) -> None:
         super().__init__()
         self.registers, self.cells, self.n, self.spans = registers, cells, n, spans
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
@@ -294,8 +302,10 @@ class SlotParser(nn.Module):
         # numbers apart even where their hidden states look alike
         self.reading = nn.Linear(dim, registers * 3) if register_values == "copy" else None
         self.rank = nn.Linear(dim, registers * 2 * RANKS) if register_values == "copy" else None
-        # the same score for "the i-th from the end" (from_end)
-        self.back = nn.Linear(dim, registers * 2 * RANKS) if register_values == "copy" and from_end else None
+        # the same score for "the i-th from the end", for the readings ``from_end`` names
+        # (0: numbers, 1: characters)
+        self.from_end = {"none": (), "characters": (1,), "all": (0, 1)}[from_end] if register_values == "copy" else ()
+        self.back = nn.Linear(dim, registers * len(self.from_end) * RANKS) if self.from_end else None
         for head in (self.rank, self.back):
             if head is not None:
                 nn.init.zeros_(head.weight)
@@ -400,14 +410,14 @@ class SlotParser(nn.Module):
         B, R, T = scores.shape
         readings = [context]
         by_rank = self.rank(pooled).view(B, R, 2, RANKS)
-        by_back = None if self.back is None else self.back(pooled).view(B, R, 2, RANKS)
+        by_back = None if self.back is None else self.back(pooled).view(B, R, len(self.from_end), RANKS)
         for k, value in enumerate(copies.unbind(-1)):  # (B, T) each
             ok = (value >= 0) & (value < self.n) & mask.bool()
             rank = (ok.cumsum(-1) - 1).clamp(0, RANKS - 1)  # each token's place among those that are ok
             ranked = scores + by_rank[:, :, k].gather(-1, rank[:, None].expand(B, R, T))
-            if by_back is not None:  # ... and counted from the end
+            if k in self.from_end:  # ... and counted from the end
                 back = (ok.flip(-1).cumsum(-1).flip(-1) - 1).clamp(0, RANKS - 1)
-                ranked = ranked + by_back[:, :, k].gather(-1, back[:, None].expand(B, R, T))
+                ranked = ranked + by_back[:, :, self.from_end.index(k)].gather(-1, back[:, None].expand(B, R, T))
             attn = ranked.masked_fill(~ok[:, None], -1e9).softmax(-1)  # finite: no NaN when none is ok
             hot = F.one_hot(torch.where(ok, value, 0), self.n).to(context)  # (B, T, n)
             if k == 0 and self.offset is not None:  # each number plus its own learned offset, mod n

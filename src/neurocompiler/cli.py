@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lm_commands(sub) -> None:
-    from .augment import CELL_VALUES, LIST_LENGTHS, PARSES, PARSINGS, REGISTER_VALUES
+    from .augment import CELL_VALUES, LIST_LENGTHS, PARSES, PARSINGS, RANKS_FROM_END, REGISTER_VALUES
     from .tokenizer import TOKENIZER_KINDS
 
     p = sub.add_parser("train", help="train a LLaMA augmented with the library",
@@ -247,9 +247,12 @@ def _lm_commands(sub) -> None:
     p.add_argument("--register-offsets", type=_int_at_least(0), metavar="D",
                    help="slots with register copies: a copied number may be shifted by a learned offset "
                    "in -D..D (e.g. 'term number 6' -> depth 4)")
-    p.add_argument("--ranks-from-end", action=argparse.BooleanOptionalAction, default=None,
+    p.add_argument("--ranks-from-end", nargs="?", const="all", choices=RANKS_FROM_END, metavar="WHICH",
                    help="slots with register copies: rank a register's candidates from the question's end "
-                   "too ('the last number')")
+                   "too ('the last number'): for the characters only, or all (the default when WHICH "
+                   "is left out)")
+    p.add_argument("--no-ranks-from-end", dest="ranks_from_end", action="store_const", const="none",
+                   help="the same as --ranks-from-end none")
     p.add_argument("--per-function-registers", action="store_true",
                    help="a set of argument-register pointers per library function, not one shared set")
     p.add_argument("--per-function-spans", action="store_true",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 
-from ..augment import PARSES, AugmentConfig, BackboneConfig
+from ..augment import PARSES, RANKS_FROM_END, AugmentConfig, BackboneConfig
 from ..library import load_specs
 from ..tasks import MIXABLE, TASKS, load_jsonl
 from ..tokenizer import TOKENIZER_KINDS
@@ -44,7 +44,7 @@ class MixedConfig:
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
     per_function_spans: bool = True  # a span per library function with memory (RESULTS)
     span_keys: bool = True  # AugmentConfig.span_keys: each span's anchors with keys of their own (RESULTS)
-    ranks_from_end: bool = False  # AugmentConfig.ranks_from_end: copies rank from the end too
+    ranks_from_end: str = "none"  # AugmentConfig.ranks_from_end: copies rank from the end too
     function_loss: float = 1.0  # AugmentConfig.function_loss: each function's own answer loss (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
@@ -153,8 +153,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--span-keys", action=argparse.BooleanOptionalAction, default=d.span_keys,
                    help="each span's anchors score the tokens with a key projection of their own (default), "
                    "or with the shared one")
-    p.add_argument("--ranks-from-end", action="store_true",
-                   help="a copying register may also rank its candidates from the question's end")
+    p.add_argument("--ranks-from-end", nargs="?", const="all", default=d.ranks_from_end, choices=RANKS_FROM_END,
+                   metavar="WHICH", help="a copying register may also rank its candidates from the question's "
+                   "end: none (default), characters, or all (when WHICH is left out)")
     p.add_argument("--function-loss", type=float, default=d.function_loss, metavar="W",
                    help="in training, add W times the mean of each function's own answer loss "
                    "(0: the paper's loss)")
