@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neurocompiler.augment import PARSES, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
+from neurocompiler.augment import OFFSETS_FROM, PARSES, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
 from neurocompiler.errors import InputError
 from neurocompiler.tokenizer import SPECIALS, build_tokenizer, encode, token_copies
 
@@ -220,6 +220,51 @@ def test_the_offset_reads_the_word_before_a_number_skipping_a_lone_space():
     assert tokens[four - 1] == "Ġ" and tokens[before[four]] == "Ġdepth"
     assert tokens[before[seven]] in ("Ġx", "x")  # no space in between: the token just before
     assert before[0] == 0 and _word_before(z, chars)[0, 0].abs().sum() == 0  # nothing before the first
+
+
+def test_offsets_from_the_embedding_read_which_word_comes_before():
+    """``offsets_from="embedding"``: the offset is read from the word before's own input
+    embedding, so two questions whose hidden states are alike ("what is x5?", "What is
+    term number 6?") still shift by their own words' offsets (-1 and -2); in context
+    they cannot differ. The gradient reaches the embeddings (float64 gradcheck)."""
+    copies = torch.tensor([[[-1, -1], [6, -1]]] * 2)  # "<word> 6", twice
+    mask = torch.ones(2, 2, dtype=torch.long)
+    z = torch.zeros(2, 2, 8, dtype=torch.float64)  # the same hidden states in both questions
+    words = torch.zeros(2, 2, 8, dtype=torch.float64)
+    words[0, 0, 0] = words[1, 0, 1] = 1.0  # two different words before the 6
+    loads = {}
+    for source in OFFSETS_FROM:
+        p = SlotParser(8, 1, cells=2, n=N, register_values="copy", offsets=2, offsets_from=source).double()
+        with torch.no_grad():
+            p.reading.weight.zero_()
+            p.reading.bias.copy_(torch.tensor([-60, 60, -60.0]))  # the number reading
+            p.offset.weight.zero_()
+            p.offset.weight[1, 0] = p.offset.weight[0, 1] = 30.0  # word 0: -1, word 1: -2
+            got = p(z, mask, z.mean(1), None, copies, words).pointers[0]
+        loads[source] = got.argmax(-1).tolist()
+    assert loads == {"context": [6, 6], "embedding": [5, 4]}
+    words.requires_grad_()
+    assert torch.autograd.gradcheck(lambda w: p(z, mask, z.mean(1), None, copies, w).pointers[0], (words,))
+    # in the model: the offset head reads the embeddings of the words before the tokens
+    from neurocompiler.augment import _word_before
+
+    texts = [f"What is x{a}? Term number {b}" for a in range(N) for b in range(0, N, 5)]
+    bpe = build_tokenizer("bpe-numbers", texts, 300)
+    cfg = AugmentConfig(base=128, cells=2, functions=("fib",), **PARSES["offsets"], offsets_from="embedding",
+                        backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
+    model = AugmentedLM(cfg)
+    model.use_tokenizer(bpe)
+    seen = []
+    model.parser.offset.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    ids, mask = encode(bpe, ["What is x5? Term number 6"])
+    model.parse(ids, mask)
+    embedded = model.backbone.get_input_embeddings()(ids)
+    want = _word_before(F.rms_norm(embedded, embedded.shape[-1:]), model.token_copies[ids][..., 1])
+    assert torch.allclose(seen[0], want)
+    with pytest.raises(InputError, match="offsets_from"):
+        AugmentConfig(**PARSES["copies"], offsets_from="embedding")  # no offsets to read
+    with pytest.raises(InputError, match="offsets_from"):
+        AugmentConfig(**PARSES["offsets"], offsets_from="token")
 
 
 def test_copies_need_slots_and_a_known_value():

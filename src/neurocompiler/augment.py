@@ -44,6 +44,7 @@ CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a
 LIST_LENGTHS = ("gate", "span", "abi")  # where r1 comes from when it is a list's length
 REGISTER_VALUES = ("context", "copy")  # what an argument register reads from the token it points at
 RANKS_FROM_END = ("none", "characters", "all")  # which copy readings also rank from the question's end
+OFFSETS_FROM = ("context", "embedding")  # a copied number's offset: from the word before's hidden state or embedding
 OFFSET_PRIOR = 3.0  # initial logit of offset 0 over the others: a copy starts ~exact (register_offsets)
 RANKS = 8  # a copying register tells apart the first RANKS - 1 numbers (characters) of a question
 IGNORE = -100  # target of an unsupervised answer position
@@ -126,6 +127,12 @@ class AugmentConfig:
     # " depth"), so it does not depend on which number it is, and holds for numbers
     # training never showed. It starts as the copy itself (offset 0)
     register_offsets: int = 0
+    # Where the offset is read from: the word before's hidden state ("context"), or its
+    # own input embedding ("embedding"), i.e. which word it is. In context, " x" in "what
+    # is x5?" and " number" in "What is term number 6?" end alike ("what is ..."), and
+    # the -2 that the second needs spreads to the first, which needs -1 (and gets its
+    # depth-1 questions right with -2 too: depth 0 runs as depth 1)
+    offsets_from: str = "context"
     # With register_values="copy", the score for "the i-th number (character) of the
     # question" also counts from its end: "If x0 = 5, x1 = 7 ..., what is x4?" has its
     # depth as the last number and x1 as the one before it, wherever the subscripts put
@@ -188,6 +195,11 @@ class AugmentConfig:
                                                           and self.parsing != "slots"):
             raise InputError(f"register_values: expected one of {', '.join(REGISTER_VALUES)} (copy with slots "
                              f"parsing), got {self.register_values!r} with {self.parsing}")
+        if self.offsets_from not in OFFSETS_FROM:
+            raise InputError(f"offsets_from: expected one of {', '.join(OFFSETS_FROM)}, got {self.offsets_from!r}")
+        if self.offsets_from != "context" and not self.register_offsets:
+            raise InputError(f"offsets_from: {self.offsets_from!r} needs register offsets (the offsets parse, "
+                             f"or register_offsets > 0)")
         if self.register_offsets < 0 or (self.register_offsets and self.register_values != "copy") \
                 or 2 * self.register_offsets >= self.base:
             raise InputError(f"register_offsets: expected 0, or 0 < D < base / 2 with register_values copy, "
@@ -261,7 +273,7 @@ class PooledParser(nn.Module):
         self.proj = nn.Linear(dim, self.slots * n)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                own: torch.Tensor | None = None, copies: torch.Tensor | None = None):
+                own: torch.Tensor | None = None, copies: torch.Tensor | None = None, words=None):
         slots = self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
         return Slots(list(slots[:, :-self.cells].unbind(1)), [Span(slots[:, -self.cells:])])
 
@@ -292,7 +304,8 @@ class SlotParser(nn.Module):
 
     def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
                  list_length: str = "gate", candidates: int = 0, register_values: str = "context",
-                 offsets: int = 0, spans: int = 1, from_end: str = "none", span_keys: bool = False) -> None:
+                 offsets: int = 0, spans: int = 1, from_end: str = "none", span_keys: bool = False,
+                 offsets_from: str = "context") -> None:
         super().__init__()
         self.registers, self.cells, self.n, self.spans = registers, cells, n, spans
         self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
@@ -311,7 +324,7 @@ class SlotParser(nn.Module):
                 nn.init.zeros_(head.weight)
                 nn.init.zeros_(head.bias)
         # per number token and register: logits of shifting its number by -D..D, starting near 0
-        self.offsets = offsets
+        self.offsets, self.offsets_from = offsets, offsets_from
         self.offset = nn.Linear(dim, registers * (2 * offsets + 1)) if offsets else None
         if self.offset is not None:
             nn.init.zeros_(self.offset.weight)
@@ -337,13 +350,15 @@ class SlotParser(nn.Module):
         self.copy = nn.Linear(dim, n) if cell_values == "embedding" else None
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                own: torch.Tensor | None = None, copies: torch.Tensor | None = None):
+                own: torch.Tensor | None = None, copies: torch.Tensor | None = None,
+                words: torch.Tensor | None = None):
         """``z`` (B, T, d) places the pointers and gives the registers' values. Cells
         copy a token's value in context, or its own: ``own`` is the tokens' input
         embeddings (B, T, d) for ``cell_values="embedding"``, their characters' codes
         (B, T, W) long, 0-padded, for ``"token"``. ``copies`` (B, T, 2) long, for
         ``register_values="copy"``: the number each token spells and its character's
-        code, -1 where it has none; a number not below the base is not read. Returns
+        code, -1 where it has none; a number not below the base is not read. ``words``
+        (B, T, d): the tokens' input embeddings, for ``offsets_from="embedding"``. Returns
         :class:`Slots`; with span candidates B' = B K, candidate-minor, else B' = B."""
         B, T, _ = z.shape
         R, n = self.registers, self.n
@@ -362,7 +377,8 @@ class SlotParser(nn.Module):
         attn = scores[:, :R].masked_fill(~valid[:, None], float("-inf")).softmax(-1)
         registers = torch.einsum("bst,btn->bsn", attn, p_tok)  # (B, R, n)
         if self.reading is not None:
-            registers = self._copy(registers, scores[:, :R, 1:], mask, copies, pooled, z)
+            named = z if self.offsets_from == "context" else F.rms_norm(words, words.shape[-1:])
+            registers = self._copy(registers, scores[:, :R, 1:], mask, copies, pooled, named)
         anchors = scores[:, R:, 1:]
         if self.span_key is not None:  # (B, 2 spans, T): span j's start and end queries on its own keys
             keys = self.span_key(z).view(B, T, self.spans, -1)
@@ -404,9 +420,9 @@ class SlotParser(nn.Module):
         the same pointer ``scores`` (B, R, T), plus a score for each token's rank among
         them, restricted to the tokens that spell a number, or that are one character
         (``copies``); a register with no such token in its question reads 0 there. With
-        ``offsets``, the hidden state (``z``, (B, T, d)) of the word before a number (a
-        lone space skipped, :func:`_word_before`) gives, per register, how far to shift
-        that number."""
+        ``offsets``, the word before a number (a lone space skipped, :func:`_word_before`)
+        gives, per register, how far to shift that number: its hidden state or its input
+        embedding (``z``, (B, T, d), ``offsets_from``)."""
         B, R, T = scores.shape
         readings = [context]
         by_rank = self.rank(pooled).view(B, R, 2, RANKS)
@@ -716,7 +732,8 @@ class AugmentedLM(Answerer):
             self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
                                      config.list_length, config.span_candidates, config.register_values,
                                      config.register_offsets, spans=max(1, len(listing)),
-                                     from_end=config.ranks_from_end, span_keys=config.span_keys)
+                                     from_end=config.ranks_from_end, span_keys=config.span_keys,
+                                     offsets_from=config.offsets_from)
         else:
             self.parser = PooledParser(dim, pointers, config.cells, n)
         if config.parsing == "slots" and config.cell_values == "token":
@@ -770,7 +787,9 @@ class AugmentedLM(Answerer):
         elif self.config.parsing == "slots" and self.config.cell_values == "token":
             own = self.token_chars[input_ids]
         copies = self.token_copies[input_ids] if hasattr(self, "token_copies") else None
-        s = self.parser(z, attention_mask, pooled, own, copies)
+        words = self.backbone.get_input_embeddings()(input_ids).float() \
+            if self.config.offsets_from == "embedding" else None
+        s = self.parser(z, attention_mask, pooled, own, copies, words)
         return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.spans, s.pointers)
 
     def arguments(self, parse: Parse, i: int) -> list[torch.Tensor]:

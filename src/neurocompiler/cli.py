@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lm_commands(sub) -> None:
-    from .augment import CELL_VALUES, LIST_LENGTHS, PARSES, PARSINGS, RANKS_FROM_END, REGISTER_VALUES
+    from .augment import CELL_VALUES, LIST_LENGTHS, OFFSETS_FROM, PARSES, PARSINGS, RANKS_FROM_END, REGISTER_VALUES
     from .tokenizer import TOKENIZER_KINDS
 
     p = sub.add_parser("train", help="train a LLaMA augmented with the library",
@@ -253,6 +253,9 @@ def _lm_commands(sub) -> None:
                    "is left out)")
     p.add_argument("--no-ranks-from-end", dest="ranks_from_end", action="store_const", const="none",
                    help="the same as --ranks-from-end none")
+    p.add_argument("--offsets-from", choices=OFFSETS_FROM, default="context",
+                   help="with register offsets: read a number's offset from the word before it in context "
+                   "(default), or from that word's own embedding")
     p.add_argument("--per-function-registers", action="store_true",
                    help="a set of argument-register pointers per library function, not one shared set")
     p.add_argument("--per-function-spans", action="store_true",
@@ -331,6 +334,7 @@ def _cmd_train(args) -> int:
                           trainable_library=args.trainable_library, alu=args.alu,
                           per_function_registers=args.per_function_registers,
                           per_function_spans=args.per_function_spans, span_keys=args.span_keys,
+                          offsets_from=args.offsets_from,
                           selection_floor=args.selection_floor, function_loss=args.function_loss,
                           max_steps=args.max_steps, backbone=backbone)
     cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 
-from ..augment import PARSES, RANKS_FROM_END, AugmentConfig, BackboneConfig
+from ..augment import OFFSETS_FROM, PARSES, RANKS_FROM_END, AugmentConfig, BackboneConfig
 from ..library import load_specs
 from ..tasks import MIXABLE, TASKS, load_jsonl
 from ..tokenizer import TOKENIZER_KINDS
@@ -45,6 +45,7 @@ class MixedConfig:
     per_function_spans: bool = True  # a span per library function with memory (RESULTS)
     span_keys: bool = True  # AugmentConfig.span_keys: each span's anchors with keys of their own (RESULTS)
     ranks_from_end: str = "none"  # AugmentConfig.ranks_from_end: copies rank from the end too
+    offsets_from: str = "context"  # AugmentConfig.offsets_from: a number's offset from the word before's context
     function_loss: float = 1.0  # AugmentConfig.function_loss: each function's own answer loss (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
@@ -62,6 +63,8 @@ def run(cfg: MixedConfig) -> dict:
     rows, curves = [], []
     for seed in cfg.seeds:
         parse = {**PARSES[cfg.parse], "ranks_from_end": cfg.ranks_from_end}
+        if parse["register_offsets"]:
+            parse["offsets_from"] = cfg.offsets_from
         model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **parse,
                               per_function_registers=cfg.per_function_registers,
                               per_function_spans=cfg.per_function_spans, span_keys=cfg.span_keys,
@@ -156,6 +159,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ranks-from-end", nargs="?", const="all", default=d.ranks_from_end, choices=RANKS_FROM_END,
                    metavar="WHICH", help="a copying register may also rank its candidates from the question's "
                    "end: none (default), characters, or all (when WHICH is left out)")
+    p.add_argument("--offsets-from", choices=OFFSETS_FROM, default=d.offsets_from,
+                   help="with the offsets parse: read a number's offset from the word before it in context, "
+                   "or from that word's own embedding")
     p.add_argument("--function-loss", type=float, default=d.function_loss, metavar="W",
                    help="in training, add W times the mean of each function's own answer loss "
                    "(0: the paper's loss)")
@@ -176,6 +182,6 @@ def config_from_args(args: argparse.Namespace) -> MixedConfig:
                        parse=args.parse, per_function_registers=args.per_function_registers,
                        per_function_spans=args.per_function_spans,
                        selection_floor=args.selection_floor, function_loss=args.function_loss,
-                       ranks_from_end=args.ranks_from_end, span_keys=args.span_keys,
+                       ranks_from_end=args.ranks_from_end, offsets_from=args.offsets_from, span_keys=args.span_keys,
                        functions=functions, dim=args.dim, layers=args.layers,
                        max_steps=args.max_steps, seeds=ints(args.seeds), device=args.device, out=args.out)
