@@ -12,7 +12,8 @@ often the selected (argmax) program is the one that answers it. Each seed is one
 
 The defaults are what docs/RESULTS.md measured to work: numbers as whole tokens
 (``bpe-numbers``), the ``offsets`` parse, a set of registers and a span (with its own
-keys) per function, and each function's own answer loss beside the paper's (``function_loss=1``), without
+keys) per function, a character copy that may also be ranked from the question's end,
+and each function's own answer loss beside the paper's (``function_loss=1``), without
 which a function that loses its questions to another's shortcut never learns them.
 """
 
@@ -44,7 +45,7 @@ class MixedConfig:
     per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
     per_function_spans: bool = True  # a span per library function with memory (RESULTS)
     span_keys: bool = True  # AugmentConfig.span_keys: each span's anchors with keys of their own (RESULTS)
-    ranks_from_end: str = "none"  # AugmentConfig.ranks_from_end: copies rank from the end too
+    ranks_from_end: str = "characters"  # AugmentConfig.ranks_from_end: the letter in "In the string ..." (RESULTS)
     offsets_from: str = "context"  # AugmentConfig.offsets_from: a number's offset from the word before's context
     function_loss: float = 1.0  # AugmentConfig.function_loss: each function's own answer loss (RESULTS)
     selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
@@ -158,7 +159,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "or with the shared one")
     p.add_argument("--ranks-from-end", nargs="?", const="all", default=d.ranks_from_end, choices=RANKS_FROM_END,
                    metavar="WHICH", help="a copying register may also rank its candidates from the question's "
-                   "end: none (default), characters, or all (when WHICH is left out)")
+                   "end: none, characters (default), or all (when WHICH is left out)")
     p.add_argument("--offsets-from", choices=OFFSETS_FROM, default=d.offsets_from,
                    help="with the offsets parse: read a number's offset from the word before it in context, "
                    "or from that word's own embedding")
