@@ -128,10 +128,10 @@ class AugmentConfig:
     # training never showed. It starts as the copy itself (offset 0)
     register_offsets: int = 0
     # Where the offset is read from: the word before's hidden state ("context"), or its
-    # own input embedding ("embedding"), i.e. which word it is. In context, " x" in "what
-    # is x5?" and " number" in "What is term number 6?" end alike ("what is ..."), and
-    # the -2 that the second needs spreads to the first, which needs -1 (and gets its
-    # depth-1 questions right with -2 too: depth 0 runs as depth 1)
+    # own input embedding ("embedding"): which word it is and nothing else, so that " x"
+    # in "what is x5?" (-1) and " number" in "What is term number 6?" (-2), whose
+    # contexts end alike, cannot share an offset through them (docs/RESULTS.md, `mixed`:
+    # measured, it did not mend fib's "If x0 ..." phrasing)
     offsets_from: str = "context"
     # With register_values="copy", the score for "the i-th number (character) of the
     # question" also counts from its end: "If x0 = 5, x1 = 7 ..., what is x4?" has its
@@ -273,7 +273,8 @@ class PooledParser(nn.Module):
         self.proj = nn.Linear(dim, self.slots * n)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
-                own: torch.Tensor | None = None, copies: torch.Tensor | None = None, words=None):
+                own: torch.Tensor | None = None, copies: torch.Tensor | None = None,
+                words: torch.Tensor | None = None):
         slots = self.proj(pooled).view(-1, self.slots, self.n).softmax(-1)
         return Slots(list(slots[:, :-self.cells].unbind(1)), [Span(slots[:, -self.cells:])])
 
