@@ -548,6 +548,13 @@ def widen_state(model: nn.Module, wider: nn.Module, heads: Sequence[str], old: i
     wider.load_state_dict(state)
 
 
+def _full_precision(like: torch.Tensor):
+    """A context in which autocast is off on ``like``'s device: ``train --bf16`` autocasts
+    the backbone, and the machine's distributions, run through hundreds of steps, would
+    lose their exactness in bf16."""
+    return torch.autocast(like.device.type, enabled=False)
+
+
 def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
     """The value 0, one-hot over n values."""
     return F.one_hot(torch.zeros((), dtype=torch.long, device=like.device), n).to(like)
@@ -781,6 +788,10 @@ class AugmentedLM(Answerer):
 
     def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         z = self.encode(input_ids, attention_mask).float()
+        with _full_precision(z):  # under bf16 autocast, the backbone's only
+            return self._parse(z, input_ids, attention_mask)
+
+    def _parse(self, z: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         pooled = pool(z, attention_mask)
         own = None  # what a cell copies from a token itself, when it does not read z
         if self.config.parsing == "slots" and self.config.cell_values == "embedding":
@@ -818,7 +829,12 @@ class AugmentedLM(Answerer):
         are all exact runs untraced, and each stops when its runs halt), mix each
         function's runs over the span candidates, then over the selection."""
         parse = self.parse(input_ids, attention_mask)
-        B, n, cfg = input_ids.shape[0], self.config.base, self.library.config
+        with _full_precision(input_ids):  # the computer's distributions stay float32 under autocast
+            return self._run(parse, input_ids.shape[0])
+
+    def _run(self, parse: Parse, B: int) -> AugmentedOutput:
+        """Every library function on the parse, mixed over span candidates and selection."""
+        n, cfg = self.config.base, self.library.config
         K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question (every span's K)
         if K > 1:  # what a memoryless function sees: the first span's candidates' cells, mixed
             first = parse.memory

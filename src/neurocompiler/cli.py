@@ -281,7 +281,8 @@ def _lm_commands(sub) -> None:
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default="char")
     p.add_argument("--model", metavar="PATH", help="local Hugging Face LLaMA checkpoint directory")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast on CUDA")
+    p.add_argument("--bf16", action="store_true",
+                   help="bf16 autocast of the backbone in training (CUDA or CPU); the computer stays float32")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

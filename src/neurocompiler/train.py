@@ -70,7 +70,7 @@ class TrainConfig:
     tokenizer: str = "char"  # char | bpe | bpe-numbers; ignored with a checkpoint (its own is used)
     bpe_vocab: int = 512
     device: str = "auto"
-    bf16: bool = False  # bf16 autocast of the backbone on CUDA
+    bf16: bool = False  # bf16 autocast of the backbone (CUDA or CPU); the computer stays float32
     eval_batch_size: int = 128
     model: AugmentConfig = field(default_factory=AugmentConfig)
     architecture: str = "augmented"  # or a baseline without the computer: "direct", "autoregressive"
@@ -294,7 +294,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             mine = idx[rank::world]  # this process's share of the global batch
             chunk = [train_set[i] for i in mine]
             batch = model.make_batch(tokenizer, chunk).to(device)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda"):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type in ("cuda", "cpu")):
                 out = ddp(batch.input_ids, batch.attention_mask)
             loss = model.loss(out, batch.targets)
             if not torch.isfinite(loss):
