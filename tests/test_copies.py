@@ -95,10 +95,17 @@ def test_ranks_from_the_end_name_the_last_number_whatever_comes_first():
                       torch.zeros(2, 8, dtype=torch.float64))
     assert got.argmax(-1).tolist() == [[9, 5], [3, 9]]
     assert got.max(-1).values.min() > 0.999
+    gradcheck_ranks(p, context, mask, copies)
+
+
+def gradcheck_ranks(p, context, mask, copies):
+    """float64 gradcheck of ``p._copy`` in its pointer scores and its question, with
+    random weights for the ranks from the end."""
     with torch.no_grad():
         p.back.weight.normal_()
-    pooled = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
-    scores = torch.randn(2, 2, 5, dtype=torch.float64, requires_grad=True)
+    (B, R), T = context.shape[:2], copies.shape[1]
+    pooled = torch.randn(B, 8, dtype=torch.float64, requires_grad=True)
+    scores = torch.randn(B, R, T, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, z), (scores, pooled))
 
 
@@ -106,15 +113,14 @@ def test_ranks_from_the_end_for_the_characters_only():
     """``ranks_from_end="characters"``: "In the string "abca", how often does the letter
     "c" occur?" names its letter as the third character from the end, however long the
     string. The number reading keeps its ranks from the start; the gradient checks."""
-    p = SlotParser(8, 2, cells=2, n=N, register_values="copy", from_end="characters").double()
+    p = SlotParser(8, 2, cells=2, n=128, register_values="copy", from_end="characters").double()
     assert p.back.out_features == 2 * 8  # one reading (characters) per register, 8 ranks
     # 'string "ab", ... letter "c"?' and 'string "abca", ... letter "d"?', as one-character
     # tokens (the quotes around the strings are merged with their neighbours)
     copies = torch.tensor([[[-1, 97], [-1, 98], [-1, 99], [-1, 34], [-1, 63], [-1, -1], [-1, -1]],
                            [[-1, 97], [-1, 98], [-1, 99], [-1, 97], [-1, 100], [-1, 34], [-1, 63]]])
     mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]])
-    context = torch.full((2, 2, N + 100), 1.0 / (N + 100), dtype=torch.float64)
-    p.n = N + 100
+    context = torch.full((2, 2, 128), 1.0 / 128, dtype=torch.float64)
     with torch.no_grad():
         p.reading.weight.zero_()
         p.reading.bias.copy_(torch.tensor([-60, -60, 60, -60, -60, 60.0]))  # the character reading
@@ -125,11 +131,7 @@ def test_ranks_from_the_end_for_the_characters_only():
         got = p._copy(context, torch.zeros(2, 2, 7, dtype=torch.float64), mask, copies,
                       torch.zeros(2, 8, dtype=torch.float64))
     assert got.argmax(-1).tolist() == [[99, 97], [100, 97]]
-    with torch.no_grad():
-        p.back.weight.normal_()
-    pooled = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
-    scores = torch.randn(2, 2, 7, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, z), (scores, pooled))
+    gradcheck_ranks(p, context, mask, copies)
 
 
 def test_ranks_from_end_config():
