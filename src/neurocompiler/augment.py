@@ -788,7 +788,7 @@ class AugmentedLM(Answerer):
 
     def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         z = self.encode(input_ids, attention_mask).float()
-        with _full_precision(z):  # under bf16 autocast, the backbone's only
+        with _full_precision(z):  # autocast (train --bf16) is for the backbone alone
             return self._parse(z, input_ids, attention_mask)
 
     def _parse(self, z: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
