@@ -36,8 +36,13 @@ def test_run_directory_holds_everything_to_evaluate_ask_and_resume(tmp_path, cap
                  "data/test.jsonl", "checkpoint/model.safetensors", "checkpoint/optimizer.safetensors",
                  "checkpoint/state.json", "metrics.jsonl", "metrics.csv", "curves.png"):
         assert (run / name).is_file(), name
-    assert json.loads((run / "checkpoint" / "state.json").read_text()) == {"epoch": 2, "step": 12}
-    assert [json.loads(l)["epoch"] for l in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    assert (state["epoch"], state["step"]) == (2, 12)
+    assert [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()] == state["metrics"]
+    assert [row["epoch"] for row in state["metrics"]] == [1, 2]
+    assert (run / "checkpoint").is_symlink() and (run / "checkpoint" / "manifest.json").is_file()
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith("checkpoint")) == ["checkpoint",
+                                                                                  (run / "checkpoint").resolve().name]
     assert len((run / "data" / "train.jsonl").read_text().splitlines()) == 84  # 70/30
     assert main(["eval", str(run), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from typing import Sequence
 
 from . import runner
-from .errors import NeurocompilerError
+from .errors import NeurocompilerError, NotHaltedError
 
 PROG = "neurocompiler"
 EXIT_USAGE = 2
@@ -45,6 +46,20 @@ def _int_at_least(lo: int):
         return val
     parse.__name__ = f"integer >= {lo}"
     return parse
+
+
+def _finite(text: str) -> float:
+    """A float flag: a finite number (``nan`` and ``inf`` are refused)."""
+    try:
+        val = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(val):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return val
+
+
+_finite.__name__ = "finite number"
 
 
 def _int_list(text: str) -> list[int]:
@@ -87,7 +102,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     # No `choices`: naming them would import torch; runner checks the name.
     p.add_argument("--alu", default="table", metavar="KIND",
                    help="the machine's ALU for --soft: table (default), circuit, exact, dense or dense_best")
-    p.add_argument("--soften", type=float, default=0.0, metavar="EPS",
+    p.add_argument("--soften", type=_finite, default=0.0, metavar="EPS",
                    help="with --soft: move mass EPS of every initial register and cell onto "
                         "the uniform distribution, to watch the run drift (default 0)")
 
@@ -215,10 +230,10 @@ def _lm_commands(sub) -> None:
     p.add_argument("--out", default="runs/latest", metavar="DIR")
     p.add_argument("--epochs", type=_int_at_least(1), default=10)
     p.add_argument("--batch-size", type=_int_at_least(1), default=32)
-    p.add_argument("--lr", type=float, default=3e-3, help="learning rate of the heads")
-    p.add_argument("--backbone-lr-scale", type=float, default=0.1, metavar="S",
+    p.add_argument("--lr", type=_finite, default=3e-3, help="learning rate of the heads")
+    p.add_argument("--backbone-lr-scale", type=_finite, default=0.1, metavar="S",
                    help="the backbone learns at S * --lr (1 for a single rate)")
-    p.add_argument("--warmup", type=float, default=0.0, help="fraction of steps warming up (default none)")
+    p.add_argument("--warmup", type=_finite, default=0.0, help="fraction of steps warming up (default none)")
     p.add_argument("--seed", type=_integer, default=0)
     p.add_argument("--base", type=_int_at_least(2), default=128)
     p.add_argument("--cells", type=_int_at_least(1), default=16, help="memory cells parsed")
@@ -263,10 +278,10 @@ def _lm_commands(sub) -> None:
                    "not one shared span")
     p.add_argument("--span-keys", action="store_true",
                    help="slots: each span's anchors score the tokens with a key projection of their own")
-    p.add_argument("--selection-floor", type=float, default=0.0, metavar="EPS",
+    p.add_argument("--selection-floor", type=_finite, default=0.0, metavar="EPS",
                    help="in training, mix the selection with the uniform distribution by EPS, so every "
                    "function keeps some gradient from every question (0: the paper's selection)")
-    p.add_argument("--function-loss", type=float, default=0.0, metavar="W",
+    p.add_argument("--function-loss", type=_finite, default=0.0, metavar="W",
                    help="in training, add W times the mean of each library function's own answer loss, "
                    "so that every function keeps learning every question (0: the paper's loss)")
     p.add_argument("--trainable-library", action="store_true")
@@ -276,15 +291,20 @@ def _lm_commands(sub) -> None:
     p.add_argument("--heads", type=_int_at_least(1), default=4)
     p.add_argument("--kv-heads", type=_int_at_least(1), default=2)
     p.add_argument("--layers", type=_int_at_least(2), default=4)
-    p.add_argument("--embedding-std", type=float, default=1.0, metavar="S",
+    p.add_argument("--embedding-std", type=_finite, default=1.0, metavar="S",
                    help="token embeddings of a model built from scratch start at N(0, S^2)")
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default="char")
     p.add_argument("--model", metavar="PATH", help="local Hugging Face LLaMA checkpoint directory")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--bf16", action="store_true",
                    help="bf16 autocast of the backbone in training (CUDA or CPU); the computer stays float32")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (it may train for more "
+                   "--epochs; every other setting stays the run's own)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run in --out: the old run is moved "
+                   "aside to OUT.old-TIMESTAMP, not deleted")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    _record_given(p)
 
     p = sub.add_parser("eval", help="accuracy of a trained run",
                        description="Evaluate a run on its own test split or on a JSONL file.")
@@ -306,6 +326,66 @@ def _lm_commands(sub) -> None:
     p.add_argument("question")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true")
+
+
+def _record_given(parser: argparse.ArgumentParser) -> None:
+    """Make every option of ``parser`` note, when given, its dest in ``given_options``
+    (so that ``train --resume`` can tell a flag given from a default)."""
+    for action in parser._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        base = type(action)
+
+        def call(self, parser, namespace, values, option_string=None, _base=base):
+            namespace.given_options = {**(getattr(namespace, "given_options", None) or {}), self.dest: option_string}
+            _base.__call__(self, parser, namespace, values, option_string)
+        action.__class__ = type(f"Given{base.__name__}", (base,), {"__call__": call})
+
+
+# train flags a resume may take: where the run is, how long it trains, where and how it shows progress
+_RESUMABLE = {"resume", "out", "epochs", "device", "no_progress", "memory_budget"}
+# train flags whose config field is not the flag's own name
+_FIELD_OF = {"lengths": ("task_options",), "depths": ("task_options",), "model": ("model.backbone.model_path",),
+             "parse": (), "parsing": ("model.parsing",)}
+
+
+def _fields(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_fields(v, f"{prefix}{k}.") if isinstance(v, dict) and k != "task_options" else {prefix + k: v})
+    return out
+
+
+def _check_resume(args, cfg) -> None:
+    """Refuse ``train --resume`` with a flag that would change the run (one line naming it)."""
+    from pathlib import Path
+
+    from .augment import PARSES
+    from .train import TrainConfig
+
+    if args.overwrite:
+        raise _UsageError("--resume and --overwrite: choose one (continue the run, or replace it)")
+    path = Path(args.out) / "config.json"
+    if not path.is_file():
+        return  # train() says there is no run to resume
+    try:
+        saved = _fields(json.loads(json.dumps(TrainConfig.from_dict(json.loads(path.read_text())).to_dict())))
+    except (ValueError, TypeError):
+        return  # train() reports the damaged config
+    new = _fields(json.loads(json.dumps(cfg.to_dict())))  # tuples as the saved lists
+    for dest, option in (getattr(args, "given_options", None) or {}).items():
+        if dest in _RESUMABLE:
+            continue
+        names = _FIELD_OF.get(dest, ())
+        if dest == "parse" and args.parse:
+            names = tuple(f"model.{k}" for k in PARSES[args.parse])
+        elif dest not in _FIELD_OF:
+            names = tuple(k for k in new if k.rsplit(".", 1)[-1] == dest)
+        for name in names or ("",):
+            if not name or new.get(name) != saved.get(name):
+                was = f" (the run's {name.rsplit('.', 1)[-1]} is {saved.get(name)!r})" if name else ""
+                raise InputError(f"{option}: cannot change when resuming{was}; drop it to continue the run "
+                                 f"as it was, or start a new run (another --out, or --overwrite)")
 
 
 def _cmd_train(args) -> int:
@@ -343,7 +423,9 @@ def _cmd_train(args) -> int:
                       batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
                       warmup=args.warmup, seed=args.seed, tokenizer=args.tokenizer, device=args.device,
                       bf16=args.bf16, model=model, architecture=args.architecture)
-    metrics = train(cfg, resume=args.resume, progress=not args.no_progress)
+    if args.resume:
+        _check_resume(args, cfg)
+    metrics = train(cfg, resume=args.resume, progress=not args.no_progress, overwrite=args.overwrite)
     print(json.dumps(metrics))
     return 0
 
@@ -400,6 +482,9 @@ def _cmd_trace(args) -> int:
     if args.png:
         runner.write_trace_png(trace, args.png)
         print(f"wrote {args.png}")
+    if not trace.halted:  # the trace is printed, and the run failed, as `run` says
+        raise NotHaltedError(f"{trace.name}: did not halt within {trace.max_steps} steps "
+                             f"(raise --max-steps, or check the program's loop)")
     return 0
 
 
@@ -464,23 +549,61 @@ _COMMANDS = {"run": _cmd_run, "trace": _cmd_trace, "compile": _cmd_compile,
              "experiment": _cmd_experiment, "train": _cmd_train, "eval": _cmd_eval, "ask": _cmd_ask}
 
 
+# Terminal controls a message may carry (from a program's text, a file name, a question):
+# C0/C1 controls and the bidirectional overrides. Shown escaped, e.g. \x1b.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\t\n\r"}
+_CONTROLS.update({c: f"\\u{c:04x}" for c in [*range(0x202a, 0x202f), *range(0x2066, 0x206a)]})
+
+
+def one_line(message: object) -> str:
+    """``message`` as one line a terminal shows as it is: controls escaped, any run of
+    whitespace (newlines too) one space; other characters, unicode included, kept."""
+    return " ".join(str(message).translate(_CONTROLS).split())
+
+
 def _report(message: str) -> int:
-    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
     return EXIT_USAGE
+
+
+_MEMORY_HINT = ("use smaller sizes (--batch-size, --base, --cells, --dim, --examples, --max-steps), "
+                "or a machine with more memory")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch running out of memory (CUDA, or the CPU allocator's
+    RuntimeError), without importing torch."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
+
+
+def _os_error(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else "file system"
+    return f"{where}: {exc.strerror or exc} (check the path, its permissions and the free disk space)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status (0 success, 2 bad input)."""
+    command = PROG
     try:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # --help, --version
             return exc.code if isinstance(exc.code, int) else 0  # pragma: no cover
+        command = args.command
         return _COMMANDS[args.command](args)
     except _UsageError as exc:
         return _report(str(exc))
     except NeurocompilerError as exc:  # AsmError's str is file:line:col: message
         return _report(str(exc))
+    except MemoryError:
+        return _report(f"{command}: out of memory ({_MEMORY_HINT})")
+    except RuntimeError as exc:  # torch.OutOfMemoryError is one; anything else is a bug
+        if not _out_of_memory(exc):
+            raise
+        return _report(f"{command}: out of memory: {str(exc).splitlines()[0][:200]} ({_MEMORY_HINT})")
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep Python from
         # complaining while flushing stdout at exit.
@@ -490,6 +613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, AttributeError):
             pass
         return 1
+    except OSError as exc:  # a file we could not read or write, past the checks that name it
+        return _report(_os_error(exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

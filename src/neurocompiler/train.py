@@ -22,33 +22,30 @@ the single-process one (gloo on CPU, NCCL on CUDA). Only rank 0 writes files.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import torch
 import torch.distributed as dist
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .augment import Answerer, AugmentConfig, AugmentedLM, BackboneConfig
 from .baselines import CausalLM, DirectLM
-from .errors import InputError, NeurocompilerError
+from .errors import InputError
+from . import checkpoint, rundir
 from .files import atomic_write
+from .metrics import iter_metrics, plot_metrics, write_metrics
+from .step import NonFiniteLossError, accumulate_gradients
 from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
 from .tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
 
 
 ARCHITECTURES = {"augmented": AugmentedLM, "direct": DirectLM, "autoregressive": CausalLM}
-
-
-class NonFiniteLossError(NeurocompilerError):
-    """The loss became NaN or infinite."""
 
 
 @dataclass
@@ -99,31 +96,6 @@ class TrainConfig:
 
 def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"), parents=True)
-
-
-def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
-    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata), parents=True)
-
-
-def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """An optimizer's state as flat tensors plus JSON metadata (no pickle)."""
-    sd = opt.state_dict()
-    tensors = {f"{i}.{k}": v if torch.is_tensor(v) else torch.tensor(v)
-               for i, st in sd["state"].items() for k, v in st.items()}
-    return tensors, {"param_groups": json.dumps(sd["param_groups"])}
-
-
-def load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as fh:
-        groups = json.loads(fh.metadata()["param_groups"])
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for key in fh.keys():
-            i, name = key.split(".", 1)
-            state.setdefault(int(i), {})[name] = fh.get_tensor(key)
-    opt.load_state_dict({"state": state, "param_groups": groups})
 
 
 # ---------------------------------------------------------------- data and model
@@ -225,62 +197,53 @@ def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
     auto = AutoModelForCausalLM if cfg.architecture == "autoregressive" else AutoModel
     backbone = auto.from_config(AutoConfig.from_pretrained(run_dir / "backbone", local_files_only=True))
     model = ARCHITECTURES[cfg.architecture](cfg.model, backbone=backbone)
-    weights = run_dir / "checkpoint" / "model.safetensors"
-    if not weights.is_file():
-        raise InputError(f"{run_dir}: no checkpoint yet ({weights} is missing)")
-    model.load_state_dict(load_file(str(weights)))
+    try:
+        model.load_state_dict(checkpoint.load_weights(run_dir))
+    except RuntimeError as exc:  # names or shapes that are not this config's model
+        raise InputError(f"{run_dir / checkpoint.LINK / checkpoint.FILES[0]}: does not fit the run's "
+                         f"config.json ({str(exc).splitlines()[0]})") from None
     if base is not None or alu is not None:
         model = model.widen(cfg.model.base if base is None else base, alu)
     return cfg, model.to(pick_device(device)), tokenizer
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print) -> dict:
-    """Train (or resume) the run in ``cfg.out``; return the last epoch's metrics."""
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
+          overwrite: bool = False) -> dict:
+    """Train (or ``resume``) the run in ``cfg.out``; return the last epoch's metrics.
+
+    A new run checks ``cfg.out`` first (:func:`rundir.check_out`: refused if it holds
+    anything, unless ``overwrite`` and it holds a run, which is then moved aside), then
+    builds and validates everything in memory, and only then writes the run, in one
+    rename. A resume may change ``epochs`` (recorded in ``config.json``) and ``device``;
+    every other field is the run's own."""
     rank, world = _distributed()
-    run_dir = Path(cfg.out)
     device = pick_device(cfg.device)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
     torch.manual_seed(cfg.seed)
-
-    state = {"epoch": 0, "step": 0}
     if resume:
-        if not (run_dir / "checkpoint" / "state.json").is_file():
-            raise InputError(f"--resume: {run_dir} has no checkpoint to resume from")
-        saved = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-        saved.epochs = cfg.epochs  # the one setting a resume may change: train for longer
-        cfg = saved
-        _, model, tokenizer = load_run(run_dir)
-        train_set = load_jsonl(run_dir / "data" / "train.jsonl")
-        test_set = load_jsonl(run_dir / "data" / "test.jsonl")
-        state = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+        cfg, model, tokenizer, train_set, test_set, state = _resume(cfg, rank)
+        run_dir = Path(cfg.out)
     else:
+        run_dir = rundir.check_out(cfg.out, overwrite)
         train_set, test_set = make_data(cfg)
         if not train_set or not test_set:
             raise InputError("the training and test sets must both be non-empty")
         tokenizer, model = build(cfg, run_dir, train_set)
+        state = {"epoch": 0, "step": 0, "metrics": []}
         if rank == 0:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            for name in ("metrics.jsonl", "metrics.csv"):
-                (run_dir / name).unlink(missing_ok=True)
-            save_tokenizer(tokenizer, run_dir / "tokenizer")
-            model.backbone.config.save_pretrained(run_dir / "backbone")
-            (run_dir / "data").mkdir(exist_ok=True)
-            save_jsonl(run_dir / "data" / "train.jsonl", train_set)
-            save_jsonl(run_dir / "data" / "test.jsonl", test_set)
-            write_json(run_dir / "config.json", cfg.to_dict())
+            _write_new_run(cfg, run_dir, tokenizer, model, train_set, test_set, overwrite, log)
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(model.param_groups(cfg.backbone_lr_scale), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if resume:
-        load_optimizer(opt, run_dir / "checkpoint" / "optimizer.safetensors")
+        checkpoint.load_optimizer(opt, run_dir)
     ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     warm = max(1, int(cfg.warmup * total))
     lr_at = lambda step: cfg.lr * min(1.0, (step + 1) / warm)  # noqa: E731
-    metrics: dict = {}
     for epoch in range(state["epoch"], cfg.epochs):
         started, losses = time.perf_counter(), []
         torch.manual_seed(cfg.seed * 100_003 + epoch + 1)  # sampled r1 candidates: a resume replays them
@@ -292,17 +255,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         for start in batches:
             idx = order[start:start + cfg.batch_size]
             mine = idx[rank::world]  # this process's share of the global batch
-            chunk = [train_set[i] for i in mine]
-            batch = model.make_batch(tokenizer, chunk).to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type in ("cuda", "cpu")):
-                out = ddp(batch.input_ids, batch.attention_mask)
-            loss = model.loss(out, batch.targets)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, "
-                                         f"step {state['step'] + 1}; lower --lr or enable clipping")
-            # DDP averages gradients over processes; weight each share by its size so
-            # the update is the single-process mean over the global batch.
-            (loss * len(mine) * world / len(idx)).backward()
+            loss = accumulate_gradients(model, ddp, tokenizer, [train_set[i] for i in mine], device, len(idx),
+                                        world, cfg.bf16, f"epoch {epoch + 1}, step {state['step'] + 1}")
             for group in opt.param_groups:
                 group["lr"] = lr_at(state["step"]) * group["lr_scale"]
             if cfg.clip:
@@ -310,77 +264,75 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             opt.step()
             opt.zero_grad(set_to_none=True)
             state["step"] += 1
-            losses.append(loss.item())
+            losses.append(loss)
         seconds = time.perf_counter() - started
         state["epoch"] = epoch + 1
         if rank == 0:
             ev = evaluate(model, tokenizer, test_set, cfg.eval_batch_size, device)
-            metrics = {"epoch": epoch + 1, "step": state["step"], "train_loss": sum(losses) / len(losses),
-                       "test_accuracy": ev.accuracy, "selection_accuracy": ev.selection_accuracy,
-                       "n_test": ev.n, "epoch_seconds": round(seconds, 3)}
-            save_checkpoint(run_dir, model, opt, state)
-            append_metrics(run_dir, metrics)
-            log(f"epoch {epoch + 1}: loss {metrics['train_loss']:.4f}, test accuracy "
+            row = {"epoch": epoch + 1, "step": state["step"], "train_loss": sum(losses) / len(losses),
+                   "test_accuracy": ev.accuracy, "selection_accuracy": ev.selection_accuracy,
+                   "n_test": ev.n, "epoch_seconds": round(seconds, 3)}
+            state["metrics"].append(row)
+            checkpoint.save(run_dir, model, opt, state)  # the commit: metrics files follow from it
+            write_metrics(run_dir, state["metrics"])
+            log(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, test accuracy "
                 f"{100 * ev.accuracy:.2f}% ({seconds:.1f} s)")
         if world > 1:
             dist.barrier()
     if rank == 0:
         plot_metrics(run_dir)
-    return metrics
+        rundir.unlock(run_dir)
+    return state["metrics"][-1] if state["metrics"] else {}
 
 
-def save_checkpoint(run_dir: Path, model: Answerer, opt: torch.optim.Optimizer, state: dict) -> None:
-    ckpt = run_dir / "checkpoint"
-    meta = {"epoch": str(state["epoch"]), "step": str(state["step"])}
-    save_tensors(ckpt / "model.safetensors", dict(model.state_dict()), meta)
-    tensors, opt_meta = optimizer_tensors(opt)
-    save_tensors(ckpt / "optimizer.safetensors", tensors, {**meta, **opt_meta})
-    write_json(ckpt / "state.json", state)  # last: it commits the checkpoint
+def _resume(cfg: TrainConfig, rank: int):
+    """The run in ``cfg.out`` as its last checkpoint left it, trained to ``cfg.epochs``."""
+    run_dir = Path(cfg.out)
+    if not rundir.holds_run(run_dir):
+        raise InputError(f"--resume: {cfg.out} holds no run to resume (no config.json)")
+    if rank == 0:
+        rundir.lock(run_dir)
+        checkpoint.remove_scratch(run_dir)
+    if checkpoint.current_dir(run_dir) is None:
+        raise InputError(f"--resume: {cfg.out} has no checkpoint to resume from (it stopped before its first "
+                         f"epoch ended; start it again with --overwrite)")
+    saved, model, tokenizer = load_run(run_dir)
+    state = checkpoint.load_state(run_dir)
+    if "metrics" not in state:  # a checkpoint from before metrics were part of it
+        state["metrics"] = [m for m in iter_metrics(run_dir) if m["epoch"] <= state["epoch"]] \
+            if (run_dir / "metrics.jsonl").is_file() else []
+    if cfg.epochs < state["epoch"]:
+        raise InputError(f"--resume: {cfg.out} has trained {state['epoch']} epochs already, more than "
+                         f"--epochs {cfg.epochs}")
+    if (saved.epochs, saved.device) != (cfg.epochs, cfg.device) and rank == 0:
+        saved.epochs, saved.device = cfg.epochs, cfg.device  # what a resume may change, recorded
+        write_json(run_dir / "config.json", saved.to_dict())
+    saved.epochs, saved.device, saved.out = cfg.epochs, cfg.device, cfg.out  # out: where it is now
+    if rank == 0 and state["metrics"]:
+        write_metrics(run_dir, state["metrics"])  # a kill may have come between the checkpoint and these
+    train_set = load_jsonl(run_dir / "data" / "train.jsonl")
+    test_set = load_jsonl(run_dir / "data" / "test.jsonl")
+    return saved, model, tokenizer, train_set, test_set, state
 
 
-def append_metrics(run_dir: Path, row: dict) -> None:
-    with open(run_dir / "metrics.jsonl", "a") as fh:
-        fh.write(json.dumps(row) + "\n")
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line]
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-    atomic_write(run_dir / "metrics.csv", write, parents=True)
-
-
-def plot_metrics(run_dir: Path) -> None:
-    from matplotlib.figure import Figure
-
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
-    fig = Figure(figsize=(9, 3.5))
-    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    epochs = [r["epoch"] for r in rows]
-    ax1.plot(epochs, [r["train_loss"] for r in rows], marker="o")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("train loss")
-    ax2.plot(epochs, [r["test_accuracy"] for r in rows], marker="o", label="answer")
-    if any(r["selection_accuracy"] is not None for r in rows):
-        ax2.plot(epochs, [r["selection_accuracy"] for r in rows], marker="x", label="selection")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("test accuracy")
-    ax2.set_ylim(0, 1.02)
-    ax2.legend()
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(run_dir / "curves.png", lambda tmp: fig.savefig(tmp, dpi=110, format="png"), parents=True)
-
-
-def iter_metrics(run_dir: str | Path) -> Iterator[dict]:
-    for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines():
-        if line:
-            yield json.loads(line)
+def _write_new_run(cfg: TrainConfig, run_dir: Path, tokenizer, model, train_set, test_set,
+                   overwrite: bool, log) -> None:
+    """Write a new run's files into a scratch directory, then move it to ``run_dir``."""
+    staged = rundir.stage(run_dir)
+    rundir.lock(staged)
+    try:
+        save_tokenizer(tokenizer, staged / "tokenizer")
+        model.backbone.config.save_pretrained(staged / "backbone")
+        (staged / "data").mkdir()
+        save_jsonl(staged / "data" / "train.jsonl", train_set)
+        save_jsonl(staged / "data" / "test.jsonl", test_set)
+        write_json(staged / "config.json", cfg.to_dict())
+    except BaseException:
+        rundir.unlock(staged)
+        import shutil
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    rundir.commit(staged, run_dir, overwrite, log)
 
 
 __all__ = ["TrainConfig", "BackboneConfig", "train", "evaluate", "load_run", "NonFiniteLossError"]
