@@ -361,6 +361,7 @@ def _check_resume(args, cfg) -> None:
     from pathlib import Path
 
     from .augment import PARSES
+    from .errors import InputError
     from .train import TrainConfig
 
     if args.overwrite:

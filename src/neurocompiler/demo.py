@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .augment import AugmentConfig, BackboneConfig
 from .tasks import load_jsonl
-from .train import TrainConfig, ask, iter_metrics, train
+from .train import TrainConfig, ask, iter_metrics, train_or_reuse
 
 OPS = ("add", "sub", "mul", "div")
 
@@ -42,7 +42,7 @@ def run_demo(cfg: DemoConfig, progress: bool = True, log=print) -> dict:
     """Train, evaluate and answer ``cfg.samples`` test questions (one per operation first,
     preferring non-zero answers, which are the less guessable)."""
     tcfg = train_config(cfg)
-    train(tcfg, progress=progress, log=log)
+    train_or_reuse(tcfg, progress=progress, log=log)
     metrics = list(iter_metrics(cfg.out))
     test = sorted(load_jsonl(f"{cfg.out}/data/test.jsonl"), key=lambda e: e.answer == 0)
     picked = [next(e for e in test if e.function == op) for op in OPS if any(e.function == op for e in test)]

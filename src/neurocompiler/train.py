@@ -38,6 +38,7 @@ from .augment import Answerer, AugmentConfig, AugmentedLM, BackboneConfig
 from .baselines import CausalLM, DirectLM
 from .errors import InputError
 from . import checkpoint, rundir
+from . import datacheck
 from .files import atomic_write
 from .metrics import iter_metrics, plot_metrics, write_metrics
 from .step import NonFiniteLossError, accumulate_gradients
@@ -89,6 +90,28 @@ class TrainConfig:
         if self.architecture not in ARCHITECTURES:
             raise InputError(f"architecture: expected one of {', '.join(ARCHITECTURES)}, "
                              f"got {self.architecture!r}")
+        # (flag, value, least, most): non-finite numbers and values outside are refused
+        numbers = [("--lr", self.lr, 0.0, None), ("--backbone-lr-scale", self.backbone_lr_scale, 0.0, None),
+                   ("--warmup", self.warmup, 0.0, 1.0), ("weight_decay", self.weight_decay, 0.0, None),
+                   ("clip", self.clip, 0.0, None)]
+        if isinstance(self.model, AugmentConfig):
+            numbers += [("--selection-floor", self.model.selection_floor, 0.0, 1.0),
+                        ("--function-loss", self.model.function_loss, 0.0, None),
+                        ("--embedding-std", self.model.backbone.embedding_std, 0.0, None)]
+        for flag, v, lo, hi in numbers:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or v < lo or (hi is not None and v > hi):
+                span = f"{lo:g}..{hi:g}" if hi is not None else f">= {lo:g}"
+                raise InputError(f"{flag} {v}: expected a finite number {span}")
+        if not self.lr > 0:
+            raise InputError(f"--lr {self.lr}: expected a learning rate > 0")
+        for flag, n in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
+                        ("eval_batch_size", self.eval_batch_size), ("--examples", self.examples)):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise InputError(f"{flag} {n}: expected a positive integer")
+        problem = device_problem(self.device)
+        if problem:
+            raise InputError(problem)
 
 
 # ---------------------------------------------------------------- files, atomically
@@ -111,12 +134,40 @@ def make_data(cfg: TrainConfig) -> tuple[list[Example], list[Example]]:
     return split(examples, 0.7, cfg.seed)
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def device_problem(name: object) -> str | None:
+    """Why ``name`` is not a device name we run on ("auto", cpu, cuda, cuda:I, mps), or None."""
+    if name == "auto":
+        return None
+    try:
+        device = torch.device(name)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError, ValueError):
+        return f"--device {name}: not a device name (auto, cpu, cuda, cuda:0, ...)"
+    if device.type not in DEVICE_TYPES:
+        return f"--device {name}: unsupported device type {device.type!r} (auto, cpu, cuda or mps)"
+    return None
+
+
 def pick_device(name: str) -> torch.device:
+    """The device ``name`` means here ("auto": CUDA if there is one); a bad or absent
+    one is an :class:`InputError`."""
+    problem = device_problem(name)
+    if problem:
+        raise InputError(problem)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: CUDA is not available on this machine")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise InputError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                             f"(use cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"--device {name}: MPS is not available on this machine (use --device cpu)")
+    return device
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -184,18 +235,19 @@ def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
     ``base`` and ``alu`` give the model at a wider base and with another ALU
     (``Answerer.widen``); the config stays the trained one."""
     run_dir = Path(run_dir)
+    torch_device = pick_device(device)  # a bad name fails before anything loads
     if not (run_dir / "config.json").is_file():
-        raise InputError(f"{run_dir}: not a run directory (no config.json)")
+        raise InputError(f"{run_dir}: not a run directory (no config.json; give the --out of a train run)")
+    cfg = _read_config(run_dir / "config.json")
+    damaged = "the run directory is damaged; train it again"
     try:
-        cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise InputError(f"{run_dir / 'config.json'}: unreadable ({exc})") from None
-    tokenizer = load_tokenizer(run_dir / "tokenizer")
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
-
-    # the backbone's own (already truncated) config; the checkpoint holds every weight
-    auto = AutoModelForCausalLM if cfg.architecture == "autoregressive" else AutoModel
-    backbone = auto.from_config(AutoConfig.from_pretrained(run_dir / "backbone", local_files_only=True))
+        tokenizer = load_tokenizer(run_dir / "tokenizer")
+    except InputError as exc:
+        raise InputError(f"{run_dir}: {exc} ({damaged})") from None
+    backbone = _backbone(run_dir / "backbone", cfg.architecture, damaged)
+    if len(tokenizer) > backbone.config.vocab_size:
+        raise InputError(f"{run_dir / 'tokenizer'}: {len(tokenizer)} tokens, but the backbone embeds "
+                         f"{backbone.config.vocab_size} ({damaged})")
     model = ARCHITECTURES[cfg.architecture](cfg.model, backbone=backbone)
     try:
         model.load_state_dict(checkpoint.load_weights(run_dir))
@@ -204,7 +256,36 @@ def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
                          f"config.json ({str(exc).splitlines()[0]})") from None
     if base is not None or alu is not None:
         model = model.widen(cfg.model.base if base is None else base, alu)
-    return cfg, model.to(pick_device(device)), tokenizer
+    return cfg, model.to(torch_device), tokenizer
+
+
+def _read_config(path: Path) -> TrainConfig:
+    """A run's ``config.json``; anything wrong with it is one :class:`InputError`."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(d, dict) or not isinstance(d.get("model", {}), dict):
+            raise TypeError("expected a JSON object of TrainConfig fields")
+        return TrainConfig.from_dict(d)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    except (ValueError, TypeError) as exc:  # JSON, UTF-8, a field's value (InputError is one)
+        raise InputError(f"{path}: not a run's config ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
+                         f"the run directory is damaged, train it again)") from None
+
+
+def _backbone(folder: Path, architecture: str, damaged: str) -> nn.Module:
+    """The backbone from a run's ``backbone/config.json`` (already truncated), with
+    random weights: the checkpoint holds every weight."""
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder / 'config.json'}: missing ({damaged})")
+    auto = AutoModelForCausalLM if architecture == "autoregressive" else AutoModel
+    try:
+        return auto.from_config(AutoConfig.from_pretrained(folder, local_files_only=True))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, ZeroDivisionError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(f"{folder / 'config.json'}: not a backbone config ({reason}; {damaged})") from None
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
@@ -230,6 +311,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         if not train_set or not test_set:
             raise InputError("the training and test sets must both be non-empty")
         tokenizer, model = build(cfg, run_dir, train_set)
+        _validate(cfg, model, tokenizer, train_set, test_set, warn=rank == 0)
         state = {"epoch": 0, "step": 0, "metrics": []}
         if rank == 0:
             _write_new_run(cfg, run_dir, tokenizer, model, train_set, test_set, overwrite, log)
@@ -283,6 +365,40 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         plot_metrics(run_dir)
         rundir.unlock(run_dir)
     return state["metrics"][-1] if state["metrics"] else {}
+
+
+def _validate(cfg: TrainConfig, model, tokenizer, train_set, test_set, warn: bool) -> None:
+    """Everything a run could fail on later, checked before it writes anything: questions
+    too long for the backbone, training answers the model cannot give (errors) and test
+    answers it cannot give (a warning: they will count as wrong)."""
+    names = (cfg.train_file or "the training set", cfg.test_file or "the test set")
+    for examples, name in zip((train_set, test_set), names):
+        datacheck.check_lengths(tokenizer, examples, datacheck.positions(model), name)
+    datacheck.check_producible(model, train_set, names[0], tokenizer)
+    warning = datacheck.unproducible_warning(model, test_set, names[1], tokenizer)
+    if warning and warn:
+        datacheck.warn(warning)
+
+
+def train_or_reuse(cfg: TrainConfig, progress: bool = True, log=print) -> dict:
+    """What the demo and the experiments train with: a run already in ``cfg.out`` with
+    the same config is reused (resumed, so a finished one costs nothing and an
+    interrupted one continues); one with another config is moved aside and retrained."""
+    same = False
+    if rundir.holds_run(Path(cfg.out)):
+        try:
+            saved = TrainConfig.from_dict(json.loads((Path(cfg.out) / "config.json").read_text()))
+            def plain(c: TrainConfig) -> dict:  # what makes it the same run (vocab_size: set by build)
+                d = json.loads(json.dumps({**c.to_dict(), "out": "", "device": "", "epochs": 0}))
+                d["model"]["backbone"]["vocab_size"] = 0
+                return d
+            same = plain(saved) == plain(cfg) and cfg.epochs >= saved.epochs \
+                and checkpoint.current_dir(Path(cfg.out)) is not None
+        except (OSError, ValueError, TypeError, InputError):
+            same = False
+    if same:
+        return train(cfg, resume=True, progress=progress, log=log)
+    return train(cfg, progress=progress, log=log, overwrite=True)
 
 
 def _resume(cfg: TrainConfig, rank: int):
@@ -341,17 +457,28 @@ __all__ = ["TrainConfig", "BackboneConfig", "train", "evaluate", "load_run", "No
 def ask(run_dir: str | Path, question: str, device: str = "cpu") -> dict:
     """Answer one question with a trained run: the answer and the model's confidence,
     and for the augmented model the selected program and its probability and the parsed
-    inputs (:meth:`Answerer.explain`)."""
+    inputs (:meth:`Answerer.explain`). An empty question, or one longer than the
+    backbone's positions, is an :class:`InputError`."""
+    if not isinstance(question, str) or not question.strip():
+        raise InputError('ask: the question is empty (ask one, e.g. neurocompiler ask RUN_DIR "Add 3 and 4")')
     _, model, tokenizer = load_run(run_dir, device)
+    datacheck.check_lengths(tokenizer, [Example(question, 0)], datacheck.positions(model), "ask: question")
     model.eval()
     return model.explain(tokenizer, question)
 
 
 def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str = "cpu",
-                 base: int | None = None, alu: str | None = None) -> dict:
+                 base: int | None = None, alu: str | None = None, warn=datacheck.warn) -> dict:
     """Accuracy of a run on its own test split, or on ``test_file`` (JSONL); ``base``
-    and ``alu`` as in :func:`load_run`."""
+    and ``alu`` as in :func:`load_run`. Questions longer than the backbone's positions
+    are an :class:`InputError`; answers the model cannot give are scored wrong, after a
+    warning on stderr (``warn``)."""
     cfg, model, tokenizer = load_run(run_dir, device, base, alu)
-    examples = load_jsonl(test_file or Path(run_dir) / "data" / "test.jsonl")
+    path = test_file or Path(run_dir) / "data" / "test.jsonl"
+    examples = load_jsonl(path)
+    datacheck.check_lengths(tokenizer, examples, datacheck.positions(model), str(path))
+    warning = datacheck.unproducible_warning(model, examples, str(path), tokenizer)
+    if warning:
+        warn(warning)
     ev = evaluate(model, tokenizer, examples, cfg.eval_batch_size)
     return {"accuracy": ev.accuracy, "n": ev.n}

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 from ..augment import PARSINGS, AugmentConfig, BackboneConfig
 from ..tokenizer import TOKENIZER_KINDS
-from ..train import TrainConfig, iter_metrics, train
+from ..train import TrainConfig, iter_metrics, train_or_reuse
 from .common import format_table, ints, mean_std, results_dir, write_csv
 
 PAPER = {"epoch_to_99.2%": 62, "epoch_to_100%": 132}
@@ -49,7 +49,7 @@ def run(cfg: ArithConfig) -> dict:
         model = AugmentConfig(base=cfg.base, cells=2, functions=("add", "sub", "mul", "div"),
                               parsing=cfg.parsing, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
-        train(TrainConfig(task="arithmetic", examples=cfg.examples, epochs=cfg.epochs,
+        train_or_reuse(TrainConfig(task="arithmetic", examples=cfg.examples, epochs=cfg.epochs,
                           batch_size=cfg.batch_size, lr=cfg.lr,
                           backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
                           device=cfg.device, out=str(run_dir), model=model))

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from ..augment import PARSES, AugmentConfig, BackboneConfig
 from ..library import load_specs
 from ..tasks import TASKS, generate, load_jsonl, save_jsonl
-from ..train import TrainConfig, evaluate, load_run, train
+from ..train import TrainConfig, evaluate, load_run, train_or_reuse
 from .common import format_table, ints, mean_std, names, results_dir, write_csv
 
 
@@ -145,7 +145,7 @@ def run(cfg: BaselinesConfig) -> dict:
                 steps = min(setup.max_steps, cfg.max_steps or setup.max_steps)
                 model = AugmentConfig(base=cfg.base, cells=setup.cells, max_steps=steps,
                                       backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers), **options)
-                metrics = train(TrainConfig(task=task, task_options=dict(setup.options), examples=cfg.examples,
+                metrics = train_or_reuse(TrainConfig(task=task, task_options=dict(setup.options), examples=cfg.examples,
                                             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                             backbone_lr_scale=cfg.backbone_lr_scale, seed=seed,
                                             tokenizer=variant.tokenizer or setup.tokenizer, device=cfg.device,

@@ -26,7 +26,7 @@ from ..augment import OFFSETS_FROM, PARSES, RANKS_FROM_END, AugmentConfig, Backb
 from ..library import load_specs
 from ..tasks import MIXABLE, TASKS, load_jsonl
 from ..tokenizer import TOKENIZER_KINDS
-from ..train import TrainConfig, evaluate, iter_metrics, load_run, train
+from ..train import TrainConfig, evaluate, iter_metrics, load_run, train_or_reuse
 from .common import format_table, ints, mean_std, names, results_dir, write_csv
 
 
@@ -75,7 +75,7 @@ def run(cfg: MixedConfig) -> dict:
         options = {"tasks": cfg.tasks}
         if any("lengths" in TASKS[t].defaults for t in cfg.tasks):
             options["lengths"] = cfg.lengths
-        train(TrainConfig(task="mixed", task_options=options,
+        train_or_reuse(TrainConfig(task="mixed", task_options=options,
                           examples=cfg.examples, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                           backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
                           device=cfg.device, out=str(run_dir), model=model))

@@ -27,7 +27,7 @@ from ..augment import PARSES, AugmentConfig, BackboneConfig
 from ..library import load_specs
 from ..tasks import generate, load_jsonl, save_jsonl
 from ..tokenizer import TOKENIZER_KINDS
-from ..train import TrainConfig, evaluate, iter_metrics, load_run, train
+from ..train import TrainConfig, evaluate, iter_metrics, load_run, train_or_reuse
 from .common import format_table, ints, mean_std, names, results_dir, write_csv
 
 PAPER = {8: 0.3654, 10: 0.3503, 12: 0.3336}  # LLaMA 3.2 1B, Table 2
@@ -66,7 +66,7 @@ def run(cfg: SortConfig) -> dict:
                                       max_steps=cfg.max_steps,
                                       backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
                 run_dir = out / name
-                train(TrainConfig(task="sort", task_options={"lengths": cfg.lengths}, examples=cfg.examples,
+                train_or_reuse(TrainConfig(task="sort", task_options={"lengths": cfg.lengths}, examples=cfg.examples,
                                   epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                   backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=tokenizer,
                                   device=cfg.device, out=str(run_dir), model=model))
