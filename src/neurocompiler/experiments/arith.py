@@ -50,9 +50,9 @@ def run(cfg: ArithConfig) -> dict:
                               parsing=cfg.parsing, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
         train_or_reuse(TrainConfig(task="arithmetic", examples=cfg.examples, epochs=cfg.epochs,
-                          batch_size=cfg.batch_size, lr=cfg.lr,
-                          backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
-                          device=cfg.device, out=str(run_dir), model=model))
+                                   batch_size=cfg.batch_size, lr=cfg.lr,
+                                   backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
+                                   device=cfg.device, out=str(run_dir), model=model))
         rows.extend({"seed": seed, **m} for m in iter_metrics(run_dir))
     summary = []
     for epoch in range(1, cfg.epochs + 1):

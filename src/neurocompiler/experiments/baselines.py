@@ -146,10 +146,10 @@ def run(cfg: BaselinesConfig) -> dict:
                 model = AugmentConfig(base=cfg.base, cells=setup.cells, max_steps=steps,
                                       backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers), **options)
                 metrics = train_or_reuse(TrainConfig(task=task, task_options=dict(setup.options), examples=cfg.examples,
-                                            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                            backbone_lr_scale=cfg.backbone_lr_scale, seed=seed,
-                                            tokenizer=variant.tokenizer or setup.tokenizer, device=cfg.device,
-                                            out=str(run_dir), model=model, architecture=variant.architecture))
+                                                     epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                                     backbone_lr_scale=cfg.backbone_lr_scale, seed=seed,
+                                                     tokenizer=variant.tokenizer or setup.tokenizer, device=cfg.device,
+                                                     out=str(run_dir), model=model, architecture=variant.architecture))
                 row = {"task": task, "model": model_name, "seed": seed,
                        "in_distribution": metrics["test_accuracy"], "out_of_distribution": None,
                        "final_loss": metrics["train_loss"]}

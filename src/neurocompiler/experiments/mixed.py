@@ -76,9 +76,9 @@ def run(cfg: MixedConfig) -> dict:
         if any("lengths" in TASKS[t].defaults for t in cfg.tasks):
             options["lengths"] = cfg.lengths
         train_or_reuse(TrainConfig(task="mixed", task_options=options,
-                          examples=cfg.examples, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                          backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
-                          device=cfg.device, out=str(run_dir), model=model))
+                                   examples=cfg.examples, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                   backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
+                                   device=cfg.device, out=str(run_dir), model=model))
         curves.extend({"seed": seed, **m} for m in iter_metrics(run_dir))
         rows.extend({"seed": seed, **r} for r in per_task(run_dir))
     summary = []

@@ -67,9 +67,9 @@ def run(cfg: SortConfig) -> dict:
                                       backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
                 run_dir = out / name
                 train_or_reuse(TrainConfig(task="sort", task_options={"lengths": cfg.lengths}, examples=cfg.examples,
-                                  epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                  backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=tokenizer,
-                                  device=cfg.device, out=str(run_dir), model=model))
+                                           epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                           backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=tokenizer,
+                                           device=cfg.device, out=str(run_dir), model=model))
                 curves.extend({"run": name, **m} for m in iter_metrics(run_dir))
                 ood = generate("sort", cfg.ood_examples, seed + 1_000_003, lengths=(cfg.ood_length,))
                 save_jsonl(run_dir / "data" / f"ood{cfg.ood_length}.jsonl", ood)
