@@ -265,8 +265,10 @@ def test_trace_png(capsys, write, tmp_path, soft):
 
 def test_trace_non_halting_and_bad_png_path(capsys, write, tmp_path):
     prog = write("spin.asm", "spin:\n    jmp spin\n")
-    assert cli.main(["trace", prog, "--max-steps", "4"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "did not halt within 4 steps"
+    assert cli.main(["trace", prog, "--max-steps", "4"]) == 2  # the trace, then the failure, like run
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1] == "did not halt within 4 steps"
+    assert err.startswith(f"neurocompiler: error: {prog}: did not halt within 4 steps") and err.count("\n") == 1
     bad = tmp_path / "no" / "dir" / "t.png"
     capsys.readouterr()
     assert cli.main(["trace", prog, "--max-steps", "4", "--png", str(bad)]) == 2

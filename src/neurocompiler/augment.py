@@ -25,6 +25,9 @@ The compiled library is frozen unless ``trainable_library``.
 
 from __future__ import annotations
 
+import json
+import math
+import pickle
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
@@ -33,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MachineConfig
+from .datacheck import head_problem
 from .errors import InputError
 from .layers import LogReadout
 from .library import Library, load_specs
@@ -87,6 +91,38 @@ class BackboneConfig:
     # tokens share (the number tokens' z have cosine 0.8 at init), so no head can tell
     # the numbers apart and answer-only training never starts.
     embedding_std: float = 1.0
+
+    def __post_init__(self) -> None:
+        """A shape LLaMA can build, checked here so a bad one is one line naming its
+        flags, not an error from inside the model. A checkpoint's own shape is its own."""
+        if not (isinstance(self.embedding_std, (int, float)) and math.isfinite(self.embedding_std)
+                and self.embedding_std >= 0):
+            raise InputError(f"--embedding-std {self.embedding_std}: expected a finite number >= 0")
+        if self.model_path is not None:
+            return
+        sizes = {"--dim": self.dim, "--heads": self.heads, "--kv-heads": self.kv_heads, "--layers": self.layers,
+                 "vocab_size": self.vocab_size, "max_positions": self.max_positions,
+                 "intermediate": 1 if self.intermediate is None else self.intermediate}
+        for flag, v in sizes.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InputError(f"{flag} {v}: expected a positive integer")
+        if self.layers < 2:
+            raise InputError(f"--layers {self.layers}: expected at least 2 (the last layer is dropped)")
+        if self.dim % self.heads:
+            raise InputError(f"--heads {self.heads} --dim {self.dim}: the width must be a multiple of the "
+                             f"number of heads (e.g. --heads {_divisor(self.dim, self.heads)})")
+        if self.heads % self.kv_heads:
+            raise InputError(f"--kv-heads {self.kv_heads} --heads {self.heads}: the heads must be a multiple "
+                             f"of the key-value heads (e.g. --kv-heads {_divisor(self.heads, self.kv_heads)})")
+        if (self.dim // self.heads) % 2:
+            raise InputError(f"--heads {self.heads} --dim {self.dim}: each head is {self.dim // self.heads} "
+                             f"wide, but rotary positions need an even head width (e.g. --dim "
+                             f"{2 * self.heads * -(-self.dim // (2 * self.heads))})")
+
+
+def _divisor(n: int, near: int) -> int:
+    """The divisor of ``n`` closest to ``near`` (a suggestion for an error message)."""
+    return min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: (abs(d - near), d))
 
 
 @dataclass
@@ -237,17 +273,51 @@ def llama_config(cfg: BackboneConfig):
                        intermediate_size=cfg.intermediate or 2 * cfg.dim, max_position_embeddings=cfg.max_positions)
 
 
+# What loading a damaged checkpoint raises: a truncated or garbage pytorch_model.bin
+# (EOFError, RuntimeError from the zip reader, OSError, UnpicklingError; TypeError for a
+# pickle that is not a state dict), a bad model.safetensors (SafetensorError, an
+# Exception), shapes that are not the config's (RuntimeError), a bad config (ValueError,
+# ZeroDivisionError for 0 heads).
+_LOAD_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, EOFError, RuntimeError, TypeError,
+                                                 KeyError, ZeroDivisionError, pickle.UnpicklingError)
+
+
+def load_pretrained(auto, path: str) -> nn.Module:
+    """``auto.from_pretrained(path)``, local files only and no remote code; a checkpoint
+    that does not load, or that lacks some of the model's weights (they would be
+    initialised at random, silently), is an :class:`InputError`."""
+    from safetensors import SafetensorError
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # its progress bar and load report would be more lines;
+    hf_logging.disable_progress_bar()  # what matters in them is checked below
+    try:
+        model, info = auto.from_pretrained(path, trust_remote_code=False, local_files_only=True,
+                                           output_loading_info=True)
+    except (*_LOAD_ERRORS, SafetensorError) as exc:
+        reason = type(exc).__name__ + "".join(f": {line.split('. ')[0].rstrip('.')[:200]}"
+                                              for line in str(exc).strip().splitlines()[:1])
+        raise InputError(f"--model {path}: not a loadable local checkpoint ({reason}; "
+                         f"give a directory saved by save_pretrained, with its config and weights)") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bar:
+            hf_logging.enable_progress_bar()
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        raise InputError(f"--model {path}: the checkpoint lacks {len(missing)} of the model's weights "
+                         f"(e.g. {missing[0]}); give a complete checkpoint of this architecture")
+    return model
+
+
 def build_backbone(cfg: BackboneConfig) -> nn.Module:
     """A ``LlamaModel``: loaded from ``cfg.model_path`` (local files only, no remote
     code), or built from the config. Its last layer is dropped (see module doc)."""
     from transformers import AutoModel, LlamaModel
 
     if cfg.model_path is not None:
-        try:
-            model = AutoModel.from_pretrained(cfg.model_path, trust_remote_code=False, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--model {cfg.model_path}: not a loadable local checkpoint "
-                             f"({str(exc).splitlines()[0]})") from None
+        model = load_pretrained(AutoModel, cfg.model_path)
     else:
         model = LlamaModel(llama_config(cfg))
         nn.init.normal_(model.embed_tokens.weight, std=cfg.embedding_std)
@@ -670,8 +740,15 @@ class Answerer(nn.Module):
         from .tokenizer import encode
 
         ids, mask = encode(tokenizer, [e.question for e in examples])
-        return Batch(ids, mask, answer_targets([e.answer for e in examples], self.config.base, self.config.cells),
-                     examples)
+        targets = answer_targets([e.answer for e in examples], self.config.base, self.config.cells,
+                                 [getattr(e, "source", "") for e in examples])
+        return Batch(ids, mask, targets, examples)
+
+    def answer_problem(self, answer: object, tokenizer=None) -> str | None:
+        """Why this model can never give ``answer`` (so it counts as wrong), or None.
+        These defaults fit answer heads over values 0..base-1 and ``cells`` string
+        positions; ``tokenizer`` matters only to a model that writes text."""
+        return head_problem(answer, self.config.base, self.config.cells)
 
     def chosen(self, out) -> list[str]:
         """The library function each answer came from; a model without one selects nothing."""
@@ -904,29 +981,53 @@ class AugmentedLM(Answerer):
                 "registers": {f"r{r}": int(v) for r, v in zip(ARG_REGISTERS, registers)},
                 "memory": cells, "p_halted": float(out.p_halted[0])}
 
+    def answer_problem(self, answer: object, tokenizer=None) -> str | None:
+        """The heads' ranges, and an answer of a kind that some library function gives:
+        an integer from r0 (``#@ outputs``), a string from memory."""
+        if isinstance(answer, bool) or not isinstance(answer, (int, str)):
+            return head_problem(answer, self.config.base, self.config.cells)
+        scalar = self.scalar_output.tolist()
+        names = lambda want: ", ".join(f for f, s in zip(self.config.functions, scalar) if s == want)  # noqa: E731
+        if isinstance(answer, int) and not any(scalar):
+            hint = f'; write it as "{answer}"' if head_problem(str(answer), self.config.base,
+                                                                 self.config.cells) is None else ""
+            return f"answer {answer} is an integer, but the functions {names(False)} answer strings{hint}"
+        if isinstance(answer, str) and all(scalar):
+            hint = f"; write it as {int(answer)}" if answer.isascii() and answer.isdigit() \
+                and int(answer) < self.config.base else ""
+            return (f"answer {json.dumps(answer, ensure_ascii=False)} is a string, but the functions "
+                    f"{names(True)} answer integers{hint}")
+        return head_problem(answer, self.config.base, self.config.cells)
+
     def answer_is_int(self, out: AugmentedOutput) -> torch.Tensor:
         """(B,) whether the most probable function answers with r0 (else with memory)."""
         return self.scalar_output[out.parse.selection.argmax(-1)]
 
 
-def answer_targets(answers: Sequence[int | str], base: int, cells: int) -> torch.Tensor:
+def answer_targets(answers: Sequence[int | str], base: int, cells: int,
+                   where: Sequence[str] | None = None) -> torch.Tensor:
     """(B, 1 + cells) targets: column 0 the integer answer, columns 1.. the string's
-    values then a terminating 0 (when it fits); :data:`IGNORE` elsewhere."""
+    values then a terminating 0 (when it fits); :data:`IGNORE` elsewhere. An answer that
+    does not fit is an :class:`InputError` named by ``where[i]`` (``"FILE:LINE"``; by
+    default ``"example I"``, counted from 1)."""
     t = torch.full((len(answers), 1 + cells), IGNORE, dtype=torch.long)
     for i, a in enumerate(answers):
+        at = (where[i] if where is not None and where[i] else f"example {i + 1}") + ": answer"
         if isinstance(a, bool) or not isinstance(a, (int, str)):
-            raise InputError(f"answer {i}: expected an integer or a string, got {type(a).__name__}")
+            raise InputError(f"{at}: expected an integer or a string, got {type(a).__name__}")
         if isinstance(a, int):
             if not 0 <= a < base:
-                raise InputError(f"answer {i}: {a} is outside 0..{base - 1}")
+                raise InputError(f"{at} {a} is outside 0..{base - 1} (train with a larger --base)")
             t[i, 0] = a
             continue
         codes = [ord(ch) for ch in a]
         if len(codes) > cells:
-            raise InputError(f"answer {i}: {len(codes)} characters, but the model has {cells} cells")
+            raise InputError(f"{at} has {len(codes)} characters, but the model has {cells} cells "
+                             f"(train with --cells {len(codes)} or more)")
         bad = next((ch for ch in a if ord(ch) >= base or ord(ch) == 0), None)
         if bad is not None:
-            raise InputError(f"answer {i}: character {bad!r} has no value below base {base}")
+            raise InputError(f"{at}: character {bad!r} has no value below base {base} "
+                             f"(train with a larger --base, or drop the character)")
         t[i, 1:1 + len(codes)] = torch.tensor(codes, dtype=torch.long)
         if len(codes) < cells:
             t[i, 1 + len(codes)] = 0

@@ -19,6 +19,8 @@ answer tokens), ``predict`` (greedy decoding) and ``param_groups`` (no heads).
 
 from __future__ import annotations
 
+import inspect
+import json
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import (IGNORE, Answerer, AugmentConfig, Batch, Prediction, answer_loss, build_backbone,
-                      llama_config, pool, widen_state)
+                      llama_config, load_pretrained, pool, widen_state)
 from .errors import InputError
 from .tokenizer import pad_id
 
@@ -118,6 +120,29 @@ class CausalLM(Answerer):
         """The same decoder: it writes numbers as text, whatever the base (no ALU)."""
         return CausalLM(self.config.widened(base), backbone=self.backbone).train(self.training)
 
+    def answer_problem(self, answer: object, tokenizer=None) -> str | None:
+        """What greedy decoding (:meth:`predict`) can give: the text it writes, stripped,
+        read as an ``int`` when it is all digits; with ``tokenizer``, text it can spell
+        in at most ``max_new`` tokens."""
+        if isinstance(answer, bool) or not isinstance(answer, (int, str)):
+            return f"answer {answer!r} is a {type(answer).__name__}, not an integer or a string"
+        if isinstance(answer, int) and answer < 0:
+            return f"answer {answer} is negative"
+        text = str(answer)
+        if isinstance(answer, str) and text.isdigit():
+            hint = f"; write it as {int(text)}" if text.isascii() else ""
+            return f"answer {json.dumps(text)} is a string of digits, but this model reads such text as a number{hint}"
+        if text != text.strip():
+            return f"answer {json.dumps(text)} starts or ends with a space, but this model's answers are stripped"
+        if tokenizer is not None:
+            ids = tokenizer(" " + text, add_special_tokens=False)["input_ids"]
+            most = inspect.signature(self.predict).parameters["max_new"].default
+            if len(ids) > most:
+                return f"answer {json.dumps(text)} is {len(ids)} tokens long, but this model writes at most {most}"
+            if tokenizer.unk_token_id in ids or tokenizer.decode(ids).strip() != text:
+                return f"answer {json.dumps(text, ensure_ascii=False)} has characters this model's tokenizer cannot write"
+        return None
+
     def param_groups(self, backbone_lr_scale: float) -> list[dict]:
         """No heads: the decoder is the whole model, at the full rate."""
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr_scale": 1.0}]
@@ -162,12 +187,7 @@ def build_causal_lm(config: AugmentConfig) -> nn.Module:
 
     cfg = config.backbone
     if cfg.model_path is not None:
-        try:
-            return AutoModelForCausalLM.from_pretrained(cfg.model_path, trust_remote_code=False,
-                                                        local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--model {cfg.model_path}: not a loadable local checkpoint "
-                             f"({str(exc).splitlines()[0]})") from None
+        return load_pretrained(AutoModelForCausalLM, cfg.model_path)
     model = LlamaForCausalLM(llama_config(cfg))
     nn.init.normal_(model.model.embed_tokens.weight, std=cfg.embedding_std)
     return model

@@ -22,3 +22,8 @@ class InputError(NeurocompilerError, ValueError):
 
 class NotHaltedError(NeurocompilerError):
     """A run that did not halt within its step budget."""
+
+
+class MemoryBudgetError(InputError):
+    """A command whose estimated memory exceeds the memory budget (``resources.check``),
+    refused before it allocates."""

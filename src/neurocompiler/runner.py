@@ -330,12 +330,27 @@ def write_trace_png(trace: Trace, path: PathLike) -> None:
 # Compile
 
 
+def _same_file(a: PathLike, b: PathLike) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (resolved links, or one inode)."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except OSError:  # one of them does not exist (yet)
+        pass
+    return Path(a).resolve() == Path(b).resolve()
+
+
 def compile_to_file(paths: Sequence[PathLike], config: MachineConfig, out_path: PathLike,
                     entry: str | None = None) -> dict[str, Any]:
-    """Compile a program and save it (safetensors); returns a summary."""
+    """Compile a program and save it (safetensors, atomically); returns a summary.
+    ``out_path`` may not be one of the program's files (also through a link)."""
     from .compiler import compile_program
 
     program = load_program(paths, config, entry)
+    for p in paths:
+        if _same_file(p, out_path):
+            raise InputError(f"{out_path}: is the program file {p}; compiling would replace it "
+                             f"(choose another -o, e.g. {Path(p).with_suffix('.safetensors').name})")
     compiled = compile_program(program)
     try:
         compiled.save(out_path)
@@ -572,7 +587,8 @@ def library_run(name: str, args: Sequence[int], memory: Sequence[int], config: M
                 max_steps: int = DEFAULT_MAX_STEPS) -> dict[str, Any]:
     """Run one library function on its own: ``args`` fill its input registers in order,
     ``memory`` the cells from 0; r15 points outside the program, so ``ret`` halts."""
-    from .library import RETURN_REGISTER, Library, library_sources, load_specs
+    from .asm import link, parse
+    from .library import RETURN_REGISTER, Library, library_sources, load_specs, needed_files
 
     specs = load_specs()
     if name not in specs:
@@ -582,7 +598,13 @@ def library_run(name: str, args: Sequence[int], memory: Sequence[int], config: M
         raise InputError(f"{name} takes {len(spec.inputs)} argument(s) "
                          f"({' '.join(f'r{r}' for r in spec.inputs) or 'none'}), got {len(args)}")
     registers = {r: v for r, v in zip(spec.inputs, args)}
-    program = assemble(library_sources(), config, entry=name)
+    # Only the files `name` needs: the others may not fit this machine (e.g. --base 64).
+    # Which those are does not depend on the machine, so a wide one finds them.
+    wide = MachineConfig(base=max(config.base, 1 << 16), registers=max(config.registers, 16))
+    sources = library_sources()
+    keep = {f.name for f in needed_files([name], [parse(text, file, wide) for file, text in sources])}
+    program = link([parse(text, file, config) for file, text in sources if file in keep],
+                   config).with_entry(name)
     registers[RETURN_REGISTER] = config.base - 1
     from .interpreter import initial_values
 

@@ -243,7 +243,7 @@ def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
     try:
         tokenizer = load_tokenizer(run_dir / "tokenizer")
     except InputError as exc:
-        raise InputError(f"{run_dir}: {exc} ({damaged})") from None
+        raise InputError(f"{exc} ({damaged})") from None
     backbone = _backbone(run_dir / "backbone", cfg.architecture, damaged)
     if len(tokenizer) > backbone.config.vocab_size:
         raise InputError(f"{run_dir / 'tokenizer'}: {len(tokenizer)} tokens, but the backbone embeds "
@@ -284,7 +284,7 @@ def _backbone(folder: Path, architecture: str, damaged: str) -> nn.Module:
     try:
         return auto.from_config(AutoConfig.from_pretrained(folder, local_files_only=True))
     except (OSError, ValueError, TypeError, KeyError, AttributeError, ZeroDivisionError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200].rstrip(".")
         raise InputError(f"{folder / 'config.json'}: not a backbone config ({reason}; {damaged})") from None
 
 

@@ -17,12 +17,15 @@ class Example:
     ``answer`` is an ``int`` (0..base-1) for scalar answers and a ``str`` for string
     answers. ``task`` names the generator (``"jsonl"`` for loaded data without one);
     ``function`` names the library function that answers it (``""`` when unknown).
+    ``source`` says where it was read (``"data/train.jsonl:14"``; ``""`` when generated);
+    it is not compared, and not saved.
     """
 
     question: str
     answer: int | str
     task: str = ""
     function: str = ""
+    source: str = field(default="", compare=False)
 
 
 class Generator(Protocol):

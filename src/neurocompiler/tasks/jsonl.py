@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import InputError
+from ..files import file_mode
 from .example import Example
 
 
@@ -66,7 +67,7 @@ def load_jsonl(path: str | os.PathLike[str]) -> list[Example]:
         if problem:
             raise InputError(f"{name}:{number}: {problem}")
         out.append(Example(obj["question"], obj["answer"], obj.get("task", "jsonl"),
-                           obj.get("function", "")))
+                           obj.get("function", ""), source=f"{name}:{number}"))
     if not out:
         raise InputError(f"{name}: no examples (the file is empty)")
     return out
@@ -86,7 +87,7 @@ def save_jsonl(path: str | os.PathLike[str], examples: Iterable[Example]) -> Non
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     target = Path(path)
     try:
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        mode = file_mode(target)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as e:
         raise InputError(f"{os.fspath(path)}: cannot write file: {e.strerror or e}") from None
