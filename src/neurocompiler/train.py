@@ -306,7 +306,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         cfg, model, tokenizer, train_set, test_set, state = _resume(cfg, rank)
         run_dir = Path(cfg.out)
     else:
-        run_dir = rundir.check_out(cfg.out, overwrite)
+        # rank 0 checks and writes; the others may reach here after it has written the run
+        run_dir = rundir.check_out(cfg.out, overwrite) if rank == 0 else Path(os.path.abspath(cfg.out))
         train_set, test_set = make_data(cfg)
         if not train_set or not test_set:
             raise InputError("the training and test sets must both be non-empty")
