@@ -15,6 +15,7 @@ from pathlib import Path
 from .config import MachineConfig
 from .errors import AsmError, InputError
 from .isa import DST, IMM, LABEL, REG, Opcode, lookup
+from .resources import PROGRAM_LIMIT, read_limited
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _REGISTER = re.compile(r"r([0-9]+)\Z")
@@ -229,7 +230,9 @@ def assemble_files(paths: list[str | Path], config: MachineConfig | None = None,
     sources = []
     for p in paths:
         try:
-            sources.append((str(p), Path(p).read_text(encoding="utf-8")))
+            data = read_limited(p, PROGRAM_LIMIT, "a program file")
+            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text
+            sources.append((str(p), text))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise InputError(f"{p}: cannot read file: {reason}") from None

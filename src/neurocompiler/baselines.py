@@ -81,6 +81,8 @@ def _prompt(question: str) -> str:
 class CausalLM(Answerer):
     """A decoder that writes the answer: no heads, no computer."""
 
+    loss_over = "tokens"  # its loss is a mean over answer tokens (step.loss_units)
+
     def __init__(self, config: AugmentConfig, backbone: nn.Module | None = None) -> None:
         super().__init__()
         self.config = config

@@ -85,6 +85,34 @@ def _machine_options(p: argparse.ArgumentParser) -> None:
                    help="memory cells M[0..N-1] (default: = base)")
 
 
+def _size(text: str) -> str:
+    """A ``--memory-budget`` value, checked; kept as written, for the messages."""
+    from .resources import parse_size
+
+    try:
+        parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+class _MemoryBudget(argparse.Action):
+    """Records ``--memory-budget`` in :mod:`neurocompiler.resources`, whose guards read it."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from . import resources
+
+        resources.set_flag(values)
+        setattr(namespace, self.dest, values)
+
+
+def _budget_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-budget", type=_size, action=_MemoryBudget, metavar="SIZE",
+                   help="refuse (one line, exit 2) what is estimated to need more memory than SIZE, "
+                   "e.g. 512M, 4G, 2.5GB (powers of 1024); default: $NEUROCOMPILER_MEMORY_BUDGET, "
+                   "else half of the available memory")
+
+
 def _program_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE.asm",
                    help="assembly files, linked in the order given")
@@ -121,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "neural compiler.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from . import resources
+
+    resources.set_flag(None)  # a --memory-budget of an earlier parse does not carry over
 
     p = sub.add_parser("run", help="run a program", description="Assemble, link and run a "
                        "program on the reference interpreter, or with --soft on the "
@@ -128,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     _program_options(p)
     _machine_options(p)
     _run_options(p)
+    _budget_options(p)
     p.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
 
     p = sub.add_parser("trace", help="print (and plot) a run step by step",
@@ -136,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     _program_options(p)
     _machine_options(p)
     _run_options(p)
+    _budget_options(p)
     p.add_argument("--png", metavar="PATH", help="write a figure of the trace to PATH")
 
     p = sub.add_parser("compile", help="compile a program to safetensors",
@@ -143,13 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
                        "save them (safetensors).")
     _program_options(p)
     _machine_options(p)
+    _budget_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT.safetensors",
                    help="where to write the compiled program")
 
     p = sub.add_parser("bench", help="run a benchmark", description="Benchmarks of the ALU, "
                        "of the machine, and of training the augmented tiny LLaMA with and "
                        "without the computer (neurocompiler.bench).")
-    p.add_argument("kind", choices=("alu", "machine", "train"))
+    p.add_argument("kind", choices=("alu", "machine", "train", "memory"))
     p.add_argument("--json", action="store_true", help="print each row as one JSON line")
     p.add_argument("--sizes", type=_int_list, metavar="N,N,...",
                    help="bases to measure (alu: table sizes; machine: one run per base)")
@@ -174,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto | cpu | cuda")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _budget_options(p)
 
     p = sub.add_parser("library", help="the standard library of compiled programs",
                        description="List the library's functions with their calling "
@@ -191,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--soft", action="store_true", help="run on the differentiable machine")
     q.add_argument("--alu", default="table", metavar="KIND", help="the ALU for --soft")
     q.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
+    _budget_options(q)
 
     _lm_commands(sub)
 
@@ -303,6 +339,7 @@ def _lm_commands(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace the run in --out: the old run is moved "
                    "aside to OUT.old-TIMESTAMP, not deleted")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _budget_options(p)
 
     _record_given(p)
 
@@ -318,6 +355,7 @@ def _lm_commands(sub) -> None:
     p.add_argument("--alu", default=None, metavar="KIND",
                    help="swap the library's ALU: table, circuit, exact, dense or dense_best "
                    "(default: the run's; the table ALU grows as base^2)")
+    _budget_options(p)
 
     p = sub.add_parser("ask", help="answer a question with a trained run",
                        description="Print the answer, the selected program and its probability, "
@@ -326,6 +364,7 @@ def _lm_commands(sub) -> None:
     p.add_argument("question")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true")
+    _budget_options(p)
 
 
 def _record_given(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ jumping outside the program. A program consisting of ``halt`` alone takes 1 step
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .asm import Program
 from .errors import InputError
@@ -101,8 +101,10 @@ def execute(program: Program, pc: int, R: list[int], M: list[int]) -> int | None
 
 def run(program: Program, registers: dict[int, int] | Sequence[int] | None = None,
         memory: Sequence[int] | None = None, max_steps: int = 10_000,
-        trace: bool = False) -> RunResult:
-    """Run ``program`` exactly from its entry address."""
+        trace: bool = False, trace_check: Callable[[int], None] | None = None) -> RunResult:
+    """Run ``program`` exactly from its entry address. With ``trace``, every step is
+    recorded, and ``trace_check(steps recorded)`` is called after each (it may raise,
+    e.g. :class:`~neurocompiler.resources.TraceGuard` when the trace outgrows memory)."""
     L = len(program)
     R, M = initial_values(program, registers, memory)
     pc, steps, halted = program.entry, 0, False
@@ -114,6 +116,8 @@ def run(program: Program, registers: dict[int, int] | Sequence[int] | None = Non
         if trace:
             text = program.instructions[pc].text if 0 <= pc < L else "(halt: outside the program)"
             log.append(TraceStep(steps, pc if 0 <= pc < L else L, text, tuple(R)))
+            if trace_check is not None:
+                trace_check(steps)
         if halted:
             break
         pc = nxt

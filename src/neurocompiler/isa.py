@@ -4,7 +4,9 @@ Every opcode of ``shared/spec/ISA.md`` is one :class:`Opcode` row: its name, the
 of its operands as written in assembly, how those operands map onto the instruction
 fields ``a``, ``b``, ``x``, ``k``, ``target`` of the compiled program, its class
 (``alu``, ``memory``, ``control`` ...) and, for ALU opcodes, its exact semantics
-``fn(a, b, n) -> int`` over integers mod ``n``.
+``fn(a, b, n)`` over integers mod ``n``. Each ``fn`` is elementwise-generic: the same
+expression runs on Python ints and on integer tensors (broadcast), so the lookup
+tables are built from it in one vectorised call (``alu.tables.result_index``).
 
 The reference interpreter, the lookup-table ALUs, the assembler, the tests and the
 opcode reference in ``docs/OPCODES.md`` are all derived from :data:`OPCODES`.
@@ -13,7 +15,7 @@ opcode reference in ``docs/OPCODES.md`` are all derived from :data:`OPCODES`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 # Operand kinds as they appear in assembly text.
 REG = "reg"  # a source register, read
@@ -39,7 +41,7 @@ class Opcode:
     group: str  # "alu" | "const" | "read" | "write" | "jump" | "jumpr" | "jmp" | "call" | "ret" | "store" | "halt"
     forms: tuple[tuple[tuple[str, str], ...], ...]
     doc: str
-    fn: Callable[[int, int, int], int] | None = None
+    fn: Callable[[Any, Any, int], Any] | None = None  # ints, or integer tensors elementwise
     defaults: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -59,12 +61,14 @@ class Opcode:
         return " / ".join(out)
 
 
-def _div(a: int, b: int, n: int) -> int:
-    return a // b if b else 0
+# Division by zero gives 0, branch-free so that it also works elementwise on tensors:
+# b + (b == 0) is a safe divisor, and (b != 0) zeroes those results.
+def _div(a: Any, b: Any, n: int) -> Any:
+    return a // (b + (b == 0)) * (b != 0)
 
 
-def _mod(a: int, b: int, n: int) -> int:
-    return a % b if b else 0
+def _mod(a: Any, b: Any, n: int) -> Any:
+    return a % (b + (b == 0)) * (b != 0)
 
 
 _A = ((REG, "a"),)
@@ -85,12 +89,12 @@ OPCODES: tuple[Opcode, ...] = (
     Opcode("mul", "alu", (_ABX,), "x <- a * b", fn=lambda a, b, n: (a * b) % n),
     Opcode("div", "alu", (_ABX,), "x <- floor(a / b), 0 when b = 0", fn=_div),
     Opcode("mod", "alu", (_ABX,), "x <- a mod b, 0 when b = 0", fn=_mod),
-    Opcode("min", "alu", (_ABX,), "x <- min(a, b)", fn=lambda a, b, n: min(a, b)),
-    Opcode("max", "alu", (_ABX,), "x <- max(a, b)", fn=lambda a, b, n: max(a, b)),
-    Opcode("eq", "alu", (_ABX,), "x <- 1 if a = b else 0", fn=lambda a, b, n: int(a == b)),
-    Opcode("lt", "alu", (_ABX,), "x <- 1 if a < b else 0", fn=lambda a, b, n: int(a < b)),
+    Opcode("min", "alu", (_ABX,), "x <- min(a, b)", fn=lambda a, b, n: b + (a - b) * (a < b)),
+    Opcode("max", "alu", (_ABX,), "x <- max(a, b)", fn=lambda a, b, n: a + (b - a) * (a < b)),
+    Opcode("eq", "alu", (_ABX,), "x <- 1 if a = b else 0", fn=lambda a, b, n: (a == b) * 1),
+    Opcode("lt", "alu", (_ABX,), "x <- 1 if a < b else 0", fn=lambda a, b, n: (a < b) * 1),
     Opcode("le", "alu", (_ABX,), "x <- 1 if a <= b else 0 (alias `comp`)",
-           fn=lambda a, b, n: int(a <= b)),
+           fn=lambda a, b, n: (a <= b) * 1),
     # Memory.
     Opcode("read", "read", (_AX,), "x <- M[a]; 0 when a >= memory"),
     Opcode("write", "write", (((REG, "a"), (REG, "b")),),
@@ -126,7 +130,7 @@ def alu_result(name: str, a: int, b: int, n: int) -> int:
     fn = OPCODE_BY_NAME[name].fn
     if fn is None:
         raise ValueError(f"{name} is not an ALU opcode")
-    return fn(a % n, b % n, n) % n
+    return int(fn(a % n, b % n, n) % n)
 
 
 def opcode_reference_markdown() -> str:

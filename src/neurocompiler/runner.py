@@ -28,6 +28,7 @@ from importlib.resources import files as resource_files
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from . import footprint
 from .asm import Program, assemble, assemble_files
 from .config import MachineConfig
 from .errors import InputError, NotHaltedError
@@ -145,6 +146,7 @@ def run_program(paths: Sequence[PathLike], config: MachineConfig,
     if not soft:
         from .interpreter import run
 
+        footprint.check_hard(program.config, f"run {name}")
         res = run(program, registers=registers or {}, memory=list(memory or []),
                   max_steps=max_steps)
         if not res.halted:
@@ -153,6 +155,7 @@ def run_program(paths: Sequence[PathLike], config: MachineConfig,
 
     import torch
 
+    footprint.check_soft(program, f"run --soft {name}", alu)
     machine = _machine(program, alu)
     with torch.no_grad():
         state = machine.initial_state(registers=registers or {}, memory=list(memory or []),
@@ -230,8 +233,9 @@ def _hard_trace(program: Program, name: str, registers, memory, max_steps: int) 
 
     from .interpreter import initial_values, run
 
+    guard = footprint.trace_guard(program, f"trace {name}")
     R0, M0 = initial_values(program, registers, memory)
-    res = run(program, registers=R0, memory=M0, max_steps=max_steps, trace=True)
+    res = run(program, registers=R0, memory=M0, max_steps=max_steps, trace=True, trace_check=guard)
     L, m = len(program), program.config.m
     counter = np.zeros((len(res.trace), L + 1), dtype=np.float32)
     regs = np.zeros((len(res.trace) + 1, program.config.registers), dtype=np.int64)
@@ -263,6 +267,7 @@ def _soft_trace(program: Program, name: str, registers, memory, max_steps: int, 
     import numpy as np
     import torch
 
+    guard = footprint.trace_guard(program, f"trace --soft {name}", soft=True, alu_kind=alu)
     machine = _machine(program, alu)
     labels = _labels(program)
     counters, regs, rprobs, halts, confs, rows = [], [], [], [], [], []
@@ -294,6 +299,7 @@ def _soft_trace(program: Program, name: str, registers, memory, max_steps: int, 
             reg_changes, mem_changes = record(state)
             rows.append(TraceRow(step, int(pc), p_pc, labels[int(pc)], halts[-1],
                                  reg_changes, mem_changes))
+            guard(step)
     counter = np.array(counters, dtype=np.float32).reshape(len(rows), len(labels))
     return Trace(name, True, labels, counter, np.array(regs, dtype=np.int64),
                  np.array(rprobs), np.array(halts), np.array(confs), rows,
@@ -317,6 +323,8 @@ def trace_program(paths: Sequence[PathLike], config: MachineConfig,
 
 def write_trace_png(trace: Trace, path: PathLike) -> None:
     """Plot ``trace`` (see :func:`neurocompiler.plots.plot_trace`) to a PNG file."""
+    footprint.check_png(trace.steps, trace.registers.shape[1], len(trace.labels), trace.soft,
+                        f"trace --png {path}")
     from .plots import plot_trace
 
     fig = plot_trace(trace)
@@ -351,6 +359,7 @@ def compile_to_file(paths: Sequence[PathLike], config: MachineConfig, out_path: 
         if _same_file(p, out_path):
             raise InputError(f"{out_path}: is the program file {p}; compiling would replace it "
                              f"(choose another -o, e.g. {Path(p).with_suffix('.safetensors').name})")
+    footprint.check_compile(program, f"compile {program_name(paths)}")
     compiled = compile_program(program)
     try:
         compiled.save(out_path)
@@ -378,6 +387,9 @@ def bench_rows(kind: str, sizes: Sequence[int] | None = None, batches: Sequence[
     ``alu`` calls ``alu_rows(sizes, batch, repeats)`` once per batch size in
     ``batches``; ``machine`` calls ``machine_rows(batches, base, repeats)`` once per
     base in ``sizes``. Options not given keep the bench functions' own defaults."""
+    if kind == "memory":  # the memory guard's estimates against measured peaks
+        yield from importlib.import_module("neurocompiler.bench_memory").memory_rows()
+        return
     bench = importlib.import_module("neurocompiler.bench")
     kw = {} if repeats is None else {"repeats": int(repeats)}
     if kind == "alu":
@@ -452,6 +464,7 @@ def demo(seed: int = DEMO_SEED, alu: str = "table") -> dict[str, Any]:
     resource = resource_files("neurocompiler") / "programs" / DEMO_PROGRAM
     with as_file(resource) as path:
         program = load_program([path], config)
+    footprint.check_soft(program, "demo --machine", alu)
     ref = run(program, memory=values, max_steps=DEFAULT_MAX_STEPS)
     machine = Machine(compile_program(program), alu=alu)
     with torch.no_grad():
@@ -606,6 +619,10 @@ def library_run(name: str, args: Sequence[int], memory: Sequence[int], config: M
     program = link([parse(text, file, config) for file, text in sources if file in keep],
                    config).with_entry(name)
     registers[RETURN_REGISTER] = config.base - 1
+    if soft:
+        footprint.check_soft(program, f"library run --soft {name}", alu)
+    else:
+        footprint.check_hard(config, f"library run {name}")
     from .interpreter import initial_values
 
     initial_values(program, registers, memory)  # validates ranges, one message per problem

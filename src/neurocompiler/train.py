@@ -41,6 +41,8 @@ from . import checkpoint, rundir
 from . import datacheck
 from .files import atomic_write
 from .metrics import iter_metrics, plot_metrics, write_metrics
+from .footprint_lm import Plan, plan_training
+from .resources import Estimate, budget
 from .step import NonFiniteLossError, accumulate_gradients
 from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
 from .tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
@@ -230,10 +232,11 @@ def build(cfg: TrainConfig, run_dir: Path, train_examples: Sequence[Example]):
 
 
 def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
-             alu: str | None = None) -> tuple[TrainConfig, Answerer, object]:
+             alu: str | None = None, questions: Sequence[str] = ()) -> tuple[TrainConfig, Answerer, object]:
     """A run's config, its model with the last checkpoint's weights, and its tokenizer.
     ``base`` and ``alu`` give the model at a wider base and with another ALU
-    (``Answerer.widen``); the config stays the trained one."""
+    (``Answerer.widen``), refused first when answering ``questions`` (default: one short
+    question) there would not fit the memory budget; the config stays the trained one."""
     run_dir = Path(run_dir)
     torch_device = pick_device(device)  # a bad name fails before anything loads
     if not (run_dir / "config.json").is_file():
@@ -255,6 +258,9 @@ def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
         raise InputError(f"{run_dir / checkpoint.LINK / checkpoint.FILES[0]}: does not fit the run's "
                          f"config.json ({str(exc).splitlines()[0]})") from None
     if base is not None or alu is not None:
+        from .footprint_lm import check_widening
+
+        check_widening(cfg, model, tokenizer, questions, base, alu)
         model = model.widen(cfg.model.base if base is None else base, alu)
     return cfg, model.to(torch_device), tokenizer
 
@@ -303,7 +309,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
     torch.manual_seed(cfg.seed)
     if resume:
-        cfg, model, tokenizer, train_set, test_set, state = _resume(cfg, rank)
+        cfg, model, tokenizer, train_set, test_set, state, plan = _resume(cfg, rank, device)
         run_dir = Path(cfg.out)
     else:
         # rank 0 checks and writes; the others may reach here after it has written the run
@@ -313,9 +319,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             raise InputError("the training and test sets must both be non-empty")
         tokenizer, model = build(cfg, run_dir, train_set)
         _validate(cfg, model, tokenizer, train_set, test_set, warn=rank == 0)
+        plan = _plan(cfg, model, tokenizer, train_set, device)  # refused here: nothing written yet
         state = {"epoch": 0, "step": 0, "metrics": []}
         if rank == 0:
             _write_new_run(cfg, run_dir, tokenizer, model, train_set, test_set, overwrite, log)
+    if rank == 0 and plan.micro_batches > 1:
+        log(f"memory: {plan.describe()}")
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(model.param_groups(cfg.backbone_lr_scale), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -339,7 +348,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             idx = order[start:start + cfg.batch_size]
             mine = idx[rank::world]  # this process's share of the global batch
             loss = accumulate_gradients(model, ddp, tokenizer, [train_set[i] for i in mine], device, len(idx),
-                                        world, cfg.bf16, f"epoch {epoch + 1}, step {state['step'] + 1}")
+                                        world, cfg.bf16, f"epoch {epoch + 1}, step {state['step'] + 1}",
+                                        micro_batch=plan.micro_batch)
             for group in opt.param_groups:
                 group["lr"] = lr_at(state["step"]) * group["lr_scale"]
             if cfg.clip:
@@ -351,7 +361,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         seconds = time.perf_counter() - started
         state["epoch"] = epoch + 1
         if rank == 0:
-            ev = evaluate(model, tokenizer, test_set, cfg.eval_batch_size, device)
+            ev = evaluate(model, tokenizer, test_set, plan.eval_batch, device)
             row = {"epoch": epoch + 1, "step": state["step"], "train_loss": sum(losses) / len(losses),
                    "test_accuracy": ev.accuracy, "selection_accuracy": ev.selection_accuracy,
                    "n_test": ev.n, "epoch_seconds": round(seconds, 3)}
@@ -366,6 +376,16 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         plot_metrics(run_dir)
         rundir.unlock(run_dir)
     return state["metrics"][-1] if state["metrics"] else {}
+
+
+def _plan(cfg: TrainConfig, model, tokenizer, train_set, device: torch.device) -> Plan:
+    """How a step fits the memory budget (micro-batches, evaluation batch); over the
+    budget even at one question is a one-line error. The estimates are of host memory,
+    so on an accelerator a step is the whole batch."""
+    if device.type == "cpu":
+        return plan_training(cfg, model, tokenizer, train_set)
+    batch = max(1, cfg.batch_size)
+    return Plan(batch, batch, cfg.eval_batch_size, Estimate({}), budget())
 
 
 def _validate(cfg: TrainConfig, model, tokenizer, train_set, test_set, warn: bool) -> None:
@@ -402,7 +422,7 @@ def train_or_reuse(cfg: TrainConfig, progress: bool = True, log=print) -> dict:
     return train(cfg, progress=progress, log=log, overwrite=True)
 
 
-def _resume(cfg: TrainConfig, rank: int):
+def _resume(cfg: TrainConfig, rank: int, device: torch.device):
     """The run in ``cfg.out`` as its last checkpoint left it, trained to ``cfg.epochs``."""
     run_dir = Path(cfg.out)
     if not rundir.holds_run(run_dir):
@@ -421,15 +441,16 @@ def _resume(cfg: TrainConfig, rank: int):
     if cfg.epochs < state["epoch"]:
         raise InputError(f"--resume: {cfg.out} has trained {state['epoch']} epochs already, more than "
                          f"--epochs {cfg.epochs}")
+    train_set = load_jsonl(run_dir / "data" / "train.jsonl")
+    test_set = load_jsonl(run_dir / "data" / "test.jsonl")
+    plan = _plan(saved, model, tokenizer, train_set, device)  # refused here: nothing written yet
     if (saved.epochs, saved.device) != (cfg.epochs, cfg.device) and rank == 0:
         saved.epochs, saved.device = cfg.epochs, cfg.device  # what a resume may change, recorded
         write_json(run_dir / "config.json", saved.to_dict())
     saved.epochs, saved.device, saved.out = cfg.epochs, cfg.device, cfg.out  # out: where it is now
     if rank == 0 and state["metrics"]:
         write_metrics(run_dir, state["metrics"])  # a kill may have come between the checkpoint and these
-    train_set = load_jsonl(run_dir / "data" / "train.jsonl")
-    test_set = load_jsonl(run_dir / "data" / "test.jsonl")
-    return saved, model, tokenizer, train_set, test_set, state
+    return saved, model, tokenizer, train_set, test_set, state, plan
 
 
 def _write_new_run(cfg: TrainConfig, run_dir: Path, tokenizer, model, train_set, test_set,
@@ -462,8 +483,11 @@ def ask(run_dir: str | Path, question: str, device: str = "cpu") -> dict:
     backbone's positions, is an :class:`InputError`."""
     if not isinstance(question, str) or not question.strip():
         raise InputError('ask: the question is empty (ask one, e.g. neurocompiler ask RUN_DIR "Add 3 and 4")')
-    _, model, tokenizer = load_run(run_dir, device)
+    cfg, model, tokenizer = load_run(run_dir, device)
     datacheck.check_lengths(tokenizer, [Example(question, 0)], datacheck.positions(model), "ask: question")
+    from .footprint_lm import answer_batch
+
+    answer_batch(cfg, model, tokenizer, [question], what="ask")
     model.eval()
     return model.explain(tokenizer, question)
 
@@ -481,5 +505,8 @@ def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str 
     warning = datacheck.unproducible_warning(model, examples, str(path), tokenizer)
     if warning:
         warn(warning)
-    ev = evaluate(model, tokenizer, examples, cfg.eval_batch_size)
+    from .footprint_lm import answer_batch
+
+    batch = answer_batch(cfg, model, tokenizer, [e.question for e in examples], base, alu)  # the largest that fits
+    ev = evaluate(model, tokenizer, examples, batch)
     return {"accuracy": ev.accuracy, "n": ev.n}

@@ -16,7 +16,14 @@ ALU_KINDS = ("table", "dense", "dense_best", "circuit", "exact")
 
 
 def make_alu(kind: str, base: int) -> ALU:
-    """An ALU by name; see :data:`ALU_KINDS`."""
+    """An ALU by name; see :data:`ALU_KINDS`. One whose tables would not fit the memory
+    budget (:mod:`neurocompiler.resources`) is refused before they are built."""
+    from .. import footprint, resources
+
+    if kind in ALU_KINDS:
+        tables = footprint.alu(kind, base, used=())
+        fix = footprint.ALU_FIX if tables.total >= footprint.PROCESS else "raise --memory-budget"
+        resources.check(footprint.process() + tables, None, f"the {kind} ALU at base {base}", fix)
     if kind == "table":
         return TableALU(base)
     if kind == "dense":

@@ -11,14 +11,20 @@ from functools import lru_cache
 
 import torch
 
-from ..isa import alu_result
+from ..isa import OPCODE_BY_NAME
 
 
 @lru_cache(maxsize=None)
 def result_index(name: str, n: int) -> torch.Tensor:
-    """LongTensor (n, n): the result of ``name`` on every pair of values."""
-    rows = [[alu_result(name, i, j, n) for j in range(n)] for i in range(n)]
-    return torch.tensor(rows, dtype=torch.long)
+    """LongTensor (n, n): the result of ``name`` on every pair of values, from the
+    opcode's own ``fn`` applied once to broadcast ``arange`` tensors (as ``alu_result``
+    does to ints: operands in 0..n-1, result mod n)."""
+    fn = OPCODE_BY_NAME[name].fn
+    if fn is None:
+        raise ValueError(f"{name} is not an ALU opcode")
+    values = torch.arange(n, dtype=torch.long)
+    out = torch.as_tensor(fn(values[:, None], values[None, :], n), dtype=torch.long) % n
+    return out.expand(n, n).contiguous()
 
 
 def dense_table(ops: tuple[str, ...], n: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

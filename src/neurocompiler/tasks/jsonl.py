@@ -11,6 +11,7 @@ from typing import Iterable
 
 from ..errors import InputError
 from ..files import file_mode
+from ..resources import JSONL_LIMIT, read_limited
 from .example import Example
 
 
@@ -46,7 +47,7 @@ def load_jsonl(path: str | os.PathLike[str]) -> list[Example]:
     line raises ``InputError("FILE:LINE: why")``; so does a file with no examples."""
     name = os.fspath(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_limited(path, JSONL_LIMIT, "a JSONL file")
     except OSError as e:
         raise InputError(f"{name}: cannot read file: {e.strerror or e}") from None
     if data.startswith(b"\xef\xbb\xbf"):
