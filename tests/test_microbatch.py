@@ -60,6 +60,32 @@ def test_micro_batches_give_the_full_batch_gradients_and_update(architecture):
     assert any(g.abs().max() > 0 for g in grads.values())
 
 
+def test_micro_batches_draw_each_question_the_full_batch_s_span_noise():
+    """Span candidates are sampled (Gumbel top-k) in training: each question draws its
+    own noise (neurocompiler.noise), so micro-batches still give the full batch's step;
+    drawn from one generator for the whole batch, they would not (checked below)."""
+    from neurocompiler import noise
+
+    cfg = TrainConfig(task="sort", task_options={"lengths": (3, 4)}, examples=60, batch_size=12,
+                      model=AugmentConfig(base=128, cells=4, functions=("insertion_sort", "reverse"), max_steps=60,
+                                          parsing="slots", cell_values="token", list_length="abi",
+                                          span_candidates=4, backbone=BackboneConfig(dim=16, layers=2, heads=2,
+                                                                                   kv_heads=1)))
+    torch.manual_seed(1)
+    loss, grads, weights = one_step(cfg, None)
+    for micro in (5, 1):
+        torch.manual_seed(1)
+        l_m, g_m, w_m = one_step(cfg, micro)
+        assert l_m == pytest.approx(loss, rel=1e-5) and close(g_m, grads) and close(w_m, weights), micro
+    shared = noise.exponential_like  # one stream for the batch: micro-batches draw other noise
+    try:
+        noise.exponential_like = lambda x: torch.empty_like(x).exponential_()
+        _, g_shared, _ = one_step(cfg, 5)
+    finally:
+        noise.exponential_like = shared
+    assert not close(g_shared, grads)
+
+
 def test_token_mean_losses_are_weighted_by_tokens(monkeypatch):
     """The CausalLM's loss averages over answer tokens: weighting micro-batches by
     their examples instead would not reproduce the full batch."""

@@ -37,6 +37,7 @@ from torch import nn
 
 from .config import MachineConfig
 from .datacheck import head_problem
+from . import noise
 from .errors import InputError
 from .layers import LogReadout
 from .library import Library, load_specs
@@ -532,7 +533,7 @@ class SlotParser(nn.Module):
         joint = (start[:, :, None] * end[:, None, :] * ok).flatten(1)  # (B, T T)
         logp = joint.detach().clamp_min(1e-30).log().masked_fill(~ok.flatten(), float("-inf"))
         if self.training:
-            logp = logp - torch.empty_like(logp).exponential_().log()  # + Gumbel noise
+            logp = logp - noise.exponential_like(logp).log()  # + Gumbel noise, per question
         K = min(self.candidates, int(ok.sum()))
         pick = logp.topk(K, -1).indices  # (B, K), most probable first
         p = joint.gather(1, pick)

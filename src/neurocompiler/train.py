@@ -349,7 +349,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
             mine = idx[rank::world]  # this process's share of the global batch
             loss = accumulate_gradients(model, ddp, tokenizer, [train_set[i] for i in mine], device, len(idx),
                                         world, cfg.bf16, f"epoch {epoch + 1}, step {state['step'] + 1}",
-                                        micro_batch=plan.micro_batch)
+                                        micro_batch=plan.micro_batch, places=range(rank, len(idx), world))
             for group in opt.param_groups:
                 group["lr"] = lr_at(state["step"]) * group["lr_scale"]
             if cfg.clip:

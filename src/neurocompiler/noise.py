@@ -1,0 +1,43 @@
+"""Training noise that does not depend on how a batch is split.
+
+The span candidates' Gumbel noise (``augment.SlotParser._discrete``) is drawn per
+question: inside :func:`rows`, row b of a draw comes from its own generator, seeded by
+the step's seed, the question's place in the global batch and the draw's order within
+the forward pass. So a step computed in micro-batches, or across processes, draws for
+each question exactly what the whole batch would. Outside :func:`rows` (a model used on
+its own), the global generator is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from typing import Iterator, Sequence
+
+import torch
+
+_ROWS: ContextVar[tuple[int, tuple[int, ...], list[int]] | None] = ContextVar("rows", default=None)
+
+
+@contextlib.contextmanager
+def rows(seed: int, places: Sequence[int]) -> Iterator[None]:
+    """Draw noise for questions at ``places`` in the global batch of a step seeded ``seed``."""
+    token = _ROWS.set((int(seed), tuple(int(p) for p in places), [0]))
+    try:
+        yield
+    finally:
+        _ROWS.reset(token)
+
+
+def exponential_like(x: torch.Tensor) -> torch.Tensor:
+    """Exp(1) noise shaped like ``x`` (B, ...), one generator per row inside :func:`rows`."""
+    ctx = _ROWS.get()
+    if ctx is None or len(ctx[1]) != x.shape[0]:
+        return torch.empty_like(x).exponential_()
+    seed, places, calls = ctx
+    site, calls[0] = calls[0], calls[0] + 1
+    out = torch.empty(x.shape, dtype=x.dtype)
+    for b, place in enumerate(places):
+        g = torch.Generator().manual_seed((seed * 1_000_003 + place * 1_009 + site) % (1 << 63))
+        out[b].exponential_(generator=g)
+    return out.to(x.device)
