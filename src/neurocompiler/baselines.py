@@ -29,7 +29,6 @@ from torch import nn
 
 from .augment import (IGNORE, Answerer, AugmentConfig, Batch, Prediction, answer_loss, build_backbone,
                       llama_config, load_pretrained, pool, widen_state)
-from .errors import InputError
 from .tokenizer import pad_id
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import footprint
-from .asm import Program, assemble, assemble_files
+from .asm import Program, assemble_files
 from .config import MachineConfig
 from .errors import InputError, NotHaltedError
 

@@ -1,4 +1,4 @@
-"""Training, evaluation and checkpoints for the augmented LM (§3.4).
+"""Training the augmented LM and its baselines (§3.4), new or resumed.
 
 A run directory holds everything needed to evaluate, ask or resume:
 
@@ -6,9 +6,16 @@ A run directory holds everything needed to evaluate, ask or resume:
 * ``tokenizer/``: the tokenizer, in Hugging Face format;
 * ``backbone/config.json``: the backbone's Hugging Face config (last layer dropped);
 * ``data/train.jsonl``, ``data/test.jsonl``: the exact split trained and tested on;
-* ``checkpoint/``: ``model.safetensors``, ``optimizer.safetensors`` and ``state.json``
-  (epoch, step), each written atomically, ``state.json`` last;
-* ``metrics.jsonl``, ``metrics.csv`` and ``curves.png``: one row per epoch.
+* ``checkpoint``: a link to the current checkpoint, one atomic unit (:mod:`checkpoint`):
+  ``model.safetensors``, ``optimizer.safetensors``, ``state.json`` (epoch, step, the
+  metrics so far) and ``manifest.json`` (sizes and SHA-256s, verified on load);
+* ``metrics.jsonl``, ``metrics.csv`` and ``curves.png``: one row per epoch, rewritten
+  from the checkpoint after each.
+
+A new run is checked, built and validated in memory (data, question lengths, answers
+the model can give, the memory budget: :mod:`footprint_lm`) before anything is written,
+then written beside ``--out`` and moved into place (:mod:`rundir`). The configuration
+is :mod:`runconfig`'s; loading and using a trained run is :mod:`evaluation`'s.
 
 Training is AdamW with linear warm-up to a constant learning rate and gradient-norm
 clipping. The example order of epoch e is a permutation seeded by (seed, e), so a run
@@ -26,7 +33,6 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -34,178 +40,21 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .augment import Answerer, AugmentConfig, AugmentedLM, BackboneConfig
-from .baselines import CausalLM, DirectLM
+from . import checkpoint, datacheck, rundir
+from .augment import BackboneConfig
 from .errors import InputError
-from . import checkpoint, rundir
-from . import datacheck
-from .files import atomic_write
-from .metrics import iter_metrics, plot_metrics, write_metrics
+from .evaluation import Evaluation, ask, evaluate, evaluate_run, load_run
 from .footprint_lm import Plan, plan_training
+from .metrics import iter_metrics, plot_metrics, write_metrics
 from .resources import Estimate, budget
+from .runconfig import ARCHITECTURES, TrainConfig, device_problem, make_data, pick_device, write_json
 from .step import NonFiniteLossError, accumulate_gradients
-from .tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
+from .tasks import Example, load_jsonl, save_jsonl
 from .tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
-
-
-ARCHITECTURES = {"augmented": AugmentedLM, "direct": DirectLM, "autoregressive": CausalLM}
-
-
-@dataclass
-class TrainConfig:
-    task: str = "arithmetic"  # a generator in tasks.TASKS, or "jsonl"
-    train_file: str | None = None
-    test_file: str | None = None
-    examples: int = 2000  # generated examples, split 70/30
-    task_options: dict = field(default_factory=dict)
-    out: str = "runs/latest"
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 3e-3  # the heads'; the backbone's is lr * backbone_lr_scale
-    backbone_lr_scale: float = 0.1
-    warmup: float = 0.0  # fraction of all steps spent warming up (a warm-up delays the parse)
-    weight_decay: float = 0.01
-    clip: float = 1.0
-    seed: int = 0
-    tokenizer: str = "char"  # char | bpe | bpe-numbers; ignored with a checkpoint (its own is used)
-    bpe_vocab: int = 512
-    device: str = "auto"
-    bf16: bool = False  # bf16 autocast of the backbone (CUDA or CPU); the computer stays float32
-    eval_batch_size: int = 128
-    model: AugmentConfig = field(default_factory=AugmentConfig)
-    architecture: str = "augmented"  # or a baseline without the computer: "direct", "autoregressive"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise InputError(f"config.json: unknown field(s) {', '.join(sorted(unknown))}")
-        d = dict(d)
-        d["model"] = AugmentConfig(**d.get("model", {}))
-        return cls(**d)
-
-    def __post_init__(self) -> None:
-        if self.architecture not in ARCHITECTURES:
-            raise InputError(f"architecture: expected one of {', '.join(ARCHITECTURES)}, "
-                             f"got {self.architecture!r}")
-        # (flag, value, least, most): non-finite numbers and values outside are refused
-        numbers = [("--lr", self.lr, 0.0, None), ("--backbone-lr-scale", self.backbone_lr_scale, 0.0, None),
-                   ("--warmup", self.warmup, 0.0, 1.0), ("weight_decay", self.weight_decay, 0.0, None),
-                   ("clip", self.clip, 0.0, None)]
-        if isinstance(self.model, AugmentConfig):
-            numbers += [("--selection-floor", self.model.selection_floor, 0.0, 1.0),
-                        ("--function-loss", self.model.function_loss, 0.0, None),
-                        ("--embedding-std", self.model.backbone.embedding_std, 0.0, None)]
-        for flag, v, lo, hi in numbers:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or v < lo or (hi is not None and v > hi):
-                span = f"{lo:g}..{hi:g}" if hi is not None else f">= {lo:g}"
-                raise InputError(f"{flag} {v}: expected a finite number {span}")
-        if not self.lr > 0:
-            raise InputError(f"--lr {self.lr}: expected a learning rate > 0")
-        for flag, n in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
-                        ("eval_batch_size", self.eval_batch_size), ("--examples", self.examples)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise InputError(f"{flag} {n}: expected a positive integer")
-        problem = device_problem(self.device)
-        if problem:
-            raise InputError(problem)
-
-
-# ---------------------------------------------------------------- files, atomically
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"), parents=True)
-
-
-# ---------------------------------------------------------------- data and model
-
-def make_data(cfg: TrainConfig) -> tuple[list[Example], list[Example]]:
-    if cfg.task == "jsonl":
-        if not cfg.train_file or not cfg.test_file:
-            raise InputError("--task jsonl needs --train FILE and --test FILE")
-        return load_jsonl(cfg.train_file), load_jsonl(cfg.test_file)
-    if cfg.task not in TASKS:
-        raise InputError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)}, jsonl)")
-    examples = generate(cfg.task, cfg.examples, cfg.seed, base=cfg.model.base, **cfg.task_options)
-    return split(examples, 0.7, cfg.seed)
-
-
-DEVICE_TYPES = ("cpu", "cuda", "mps")
-
-
-def device_problem(name: object) -> str | None:
-    """Why ``name`` is not a device name we run on ("auto", cpu, cuda, cuda:I, mps), or None."""
-    if name == "auto":
-        return None
-    try:
-        device = torch.device(name)  # type: ignore[arg-type]
-    except (RuntimeError, TypeError, ValueError):
-        return f"--device {name}: not a device name (auto, cpu, cuda, cuda:0, ...)"
-    if device.type not in DEVICE_TYPES:
-        return f"--device {name}: unsupported device type {device.type!r} (auto, cpu, cuda or mps)"
-    return None
-
-
-def pick_device(name: str) -> torch.device:
-    """The device ``name`` means here ("auto": CUDA if there is one); a bad or absent
-    one is an :class:`InputError`."""
-    problem = device_problem(name)
-    if problem:
-        raise InputError(problem)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise InputError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s) "
-                             f"(use cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise InputError(f"--device {name}: MPS is not available on this machine (use --device cpu)")
-    return device
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-
-
-# ---------------------------------------------------------------- evaluation
-
-@dataclass
-class Evaluation:
-    accuracy: float
-    n: int
-    selection_accuracy: float | None  # over examples whose function is known
-    answers: list[int | str]
-    confidence: list[float]
-    chosen: list[str]  # the selected (argmax) function per example
-
-
-@torch.no_grad()
-def evaluate(model: Answerer, tokenizer, examples: Sequence[Example], batch_size: int = 128,
-             device: torch.device | None = None) -> Evaluation:
-    model.eval()
-    device = device or next(model.parameters()).device
-    answers: list[int | str] = []
-    confidence: list[float] = []
-    chosen: list[str] = []
-    for i in range(0, len(examples), batch_size):
-        p = model.predict(tokenizer, [e.question for e in examples[i:i + batch_size]])
-        answers.extend(p.answers)
-        confidence.extend(p.confidence)
-        chosen.extend(p.chosen)
-    model.train()
-    right = [a == e.answer for a, e in zip(answers, examples)]
-    known = [(c == e.function) for c, e in zip(chosen, examples) if e.function and c]
-    return Evaluation(sum(right) / max(1, len(right)), len(right),
-                      sum(known) / len(known) if known else None, answers, confidence, chosen)
 
 
 # ---------------------------------------------------------------- the loop
@@ -229,69 +78,6 @@ def build(cfg: TrainConfig, run_dir: Path, train_examples: Sequence[Example]):
     if hasattr(model, "use_tokenizer"):
         model.use_tokenizer(tokenizer)
     return tokenizer, model
-
-
-def load_run(run_dir: str | Path, device: str = "cpu", base: int | None = None,
-             alu: str | None = None, questions: Sequence[str] = ()) -> tuple[TrainConfig, Answerer, object]:
-    """A run's config, its model with the last checkpoint's weights, and its tokenizer.
-    ``base`` and ``alu`` give the model at a wider base and with another ALU
-    (``Answerer.widen``), refused first when answering ``questions`` (default: one short
-    question) there would not fit the memory budget; the config stays the trained one."""
-    run_dir = Path(run_dir)
-    torch_device = pick_device(device)  # a bad name fails before anything loads
-    if not (run_dir / "config.json").is_file():
-        raise InputError(f"{run_dir}: not a run directory (no config.json; give the --out of a train run)")
-    cfg = _read_config(run_dir / "config.json")
-    damaged = "the run directory is damaged; train it again"
-    try:
-        tokenizer = load_tokenizer(run_dir / "tokenizer")
-    except InputError as exc:
-        raise InputError(f"{exc} ({damaged})") from None
-    backbone = _backbone(run_dir / "backbone", cfg.architecture, damaged)
-    if len(tokenizer) > backbone.config.vocab_size:
-        raise InputError(f"{run_dir / 'tokenizer'}: {len(tokenizer)} tokens, but the backbone embeds "
-                         f"{backbone.config.vocab_size} ({damaged})")
-    model = ARCHITECTURES[cfg.architecture](cfg.model, backbone=backbone)
-    try:
-        model.load_state_dict(checkpoint.load_weights(run_dir))
-    except RuntimeError as exc:  # names or shapes that are not this config's model
-        raise InputError(f"{run_dir / checkpoint.LINK / checkpoint.FILES[0]}: does not fit the run's "
-                         f"config.json ({str(exc).splitlines()[0]})") from None
-    if base is not None or alu is not None:
-        from .footprint_lm import check_widening
-
-        check_widening(cfg, model, tokenizer, questions, base, alu)
-        model = model.widen(cfg.model.base if base is None else base, alu)
-    return cfg, model.to(torch_device), tokenizer
-
-
-def _read_config(path: Path) -> TrainConfig:
-    """A run's ``config.json``; anything wrong with it is one :class:`InputError`."""
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(d, dict) or not isinstance(d.get("model", {}), dict):
-            raise TypeError("expected a JSON object of TrainConfig fields")
-        return TrainConfig.from_dict(d)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read file: {exc.strerror or exc}") from None
-    except (ValueError, TypeError) as exc:  # JSON, UTF-8, a field's value (InputError is one)
-        raise InputError(f"{path}: not a run's config ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
-                         f"the run directory is damaged, train it again)") from None
-
-
-def _backbone(folder: Path, architecture: str, damaged: str) -> nn.Module:
-    """The backbone from a run's ``backbone/config.json`` (already truncated), with
-    random weights: the checkpoint holds every weight."""
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
-
-    if not (folder / "config.json").is_file():
-        raise InputError(f"{folder / 'config.json'}: missing ({damaged})")
-    auto = AutoModelForCausalLM if architecture == "autoregressive" else AutoModel
-    try:
-        return auto.from_config(AutoConfig.from_pretrained(folder, local_files_only=True))
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, ZeroDivisionError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200].rstrip(".")
-        raise InputError(f"{folder / 'config.json'}: not a backbone config ({reason}; {damaged})") from None
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
@@ -473,40 +259,7 @@ def _write_new_run(cfg: TrainConfig, run_dir: Path, tokenizer, model, train_set,
     rundir.commit(staged, run_dir, overwrite, log)
 
 
-__all__ = ["TrainConfig", "BackboneConfig", "train", "evaluate", "load_run", "NonFiniteLossError"]
+__all__ = ["TrainConfig", "BackboneConfig", "Evaluation", "train", "train_or_reuse", "build", "make_data", "evaluate",
+           "evaluate_run", "load_run", "ask", "pick_device", "device_problem", "NonFiniteLossError"]
 
 
-def ask(run_dir: str | Path, question: str, device: str = "cpu") -> dict:
-    """Answer one question with a trained run: the answer and the model's confidence,
-    and for the augmented model the selected program and its probability and the parsed
-    inputs (:meth:`Answerer.explain`). An empty question, or one longer than the
-    backbone's positions, is an :class:`InputError`."""
-    if not isinstance(question, str) or not question.strip():
-        raise InputError('ask: the question is empty (ask one, e.g. neurocompiler ask RUN_DIR "Add 3 and 4")')
-    cfg, model, tokenizer = load_run(run_dir, device)
-    datacheck.check_lengths(tokenizer, [Example(question, 0)], datacheck.positions(model), "ask: question")
-    from .footprint_lm import answer_batch
-
-    answer_batch(cfg, model, tokenizer, [question], what="ask")
-    model.eval()
-    return model.explain(tokenizer, question)
-
-
-def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str = "cpu",
-                 base: int | None = None, alu: str | None = None, warn=datacheck.warn) -> dict:
-    """Accuracy of a run on its own test split, or on ``test_file`` (JSONL); ``base``
-    and ``alu`` as in :func:`load_run`. Questions longer than the backbone's positions
-    are an :class:`InputError`; answers the model cannot give are scored wrong, after a
-    warning on stderr (``warn``)."""
-    cfg, model, tokenizer = load_run(run_dir, device, base, alu)
-    path = test_file or Path(run_dir) / "data" / "test.jsonl"
-    examples = load_jsonl(path)
-    datacheck.check_lengths(tokenizer, examples, datacheck.positions(model), str(path))
-    warning = datacheck.unproducible_warning(model, examples, str(path), tokenizer)
-    if warning:
-        warn(warning)
-    from .footprint_lm import answer_batch
-
-    batch = answer_batch(cfg, model, tokenizer, [e.question for e in examples], base, alu)  # the largest that fits
-    ev = evaluate(model, tokenizer, examples, batch)
-    return {"accuracy": ev.accuracy, "n": ev.n}
