@@ -147,3 +147,27 @@ def test_experiments_reuse_a_run_with_their_config_and_move_aside_another(tmp_pa
     train_or_reuse(tiny(run, seed=3), **QUIET)  # another config: retrained, the old one kept aside
     assert json.loads((run / "config.json").read_text())["seed"] == 3
     assert [fingerprint(p) for p in tmp_path.iterdir() if p.name.startswith("run.old-")] == [before]
+
+
+def test_a_failure_while_a_new_run_is_written_leaves_the_old_run_and_no_scratch(tmp_path, monkeypatch, done):
+    """A new run is written beside --out and moved into place only when complete: a
+    failure (or a kill) half-way through leaves the old run as it was."""
+    import neurocompiler.train as T
+
+    run = tmp_path / "run"
+    os.system(f"cp -a {done} {run}")
+    before = fingerprint(run)
+    writes = []
+
+    def fail_on_test_split(path, examples):
+        writes.append(path)
+        if Path(path).name == "test.jsonl":
+            raise OSError(28, "No space left on device", str(path))
+        return real(path, examples)
+
+    real = T.save_jsonl
+    monkeypatch.setattr(T, "save_jsonl", fail_on_test_split)
+    with pytest.raises(OSError):
+        train(tiny(run, seed=5), overwrite=True, **QUIET)
+    assert [Path(w).parent.parent.name.startswith(".run.new-") for w in writes] == [True, True]
+    assert fingerprint(run) == before and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
