@@ -229,8 +229,8 @@ CASES: list[Case] = [
     Case("train-answer-outside-base", TRAIN_JSONL, r"train\.jsonl:2: answer 200 is outside 0\.\.15",
          both(write("train.jsonl", jsonl(ADD_Q, {"question": "Add 100 and 100", "answer": 200}, *[ADD_Q] * 6)),
               write("test.jsonl", jsonl(ADD_Q)))),
-    Case("train-answer-a-string", TRAIN_JSONL, r'train\.jsonl:2: answer "66" is a string, but the functions add, sub',
-         both(write("train.jsonl", jsonl(ADD_Q, {"question": "Add 33 and 33", "answer": "66"})),
+    Case("train-answer-a-string", TRAIN_JSONL, r'train\.jsonl:2: answer "sixty-six" is a string, but the functions add, sub',
+         both(write("train.jsonl", jsonl(ADD_Q, {"question": "Add 33 and 33", "answer": "sixty-six"})),
               write("test.jsonl", jsonl(ADD_Q)))),
     Case("train-question-too-long", TRAIN_JSONL, r"train\.jsonl:2: the question is \d+ tokens long",
          both(write("train.jsonl", jsonl(ADD_Q, {"question": LONG, "answer": 7})),
@@ -414,15 +414,15 @@ def test_compile_writes_atomically_with_the_usual_mode(tmp_path, capsys):
 
 
 def test_eval_warns_in_one_line_about_answers_the_model_cannot_give(trained, tmp_path, capsys):
-    rows = [ADD_Q, {"question": "Add 3 and 3", "answer": "6"}, {"question": "Add 9 and 9", "answer": 18},
+    rows = [ADD_Q, {"question": "Add 3 and 3", "answer": "six"}, {"question": "Add 9 and 9", "answer": 18},
             {"question": "Add 1 and 2", "answer": 3}]
     (tmp_path / "t.jsonl").write_text(jsonl(*rows))
     assert cli.main(["eval", str(trained), "--test", str(tmp_path / "t.jsonl"), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["n"] == 4
     assert err == (f"neurocompiler: warning: {tmp_path / 't.jsonl'}: 2 of 4 answers cannot be produced by this "
-                   f'model and will count as wrong (e.g. line 2: answer "6" is a string, but the functions add, '
-                   f"sub, mul, div answer integers; write it as 6)\n")
+                   f'model and will count as wrong (e.g. line 2: answer "six" is a string, but the functions add, '
+                   f"sub, mul, div answer integers)\n")
     (tmp_path / "t.jsonl").write_text(jsonl(ADD_Q, {"question": "Add 1 and 2", "answer": 3}))
     assert cli.main(["eval", str(trained), "--test", str(tmp_path / "t.jsonl")]) == 0
     assert capsys.readouterr().err == ""  # nothing to say

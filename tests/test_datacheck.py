@@ -63,15 +63,15 @@ def test_baselines_say_what_their_heads_and_decoder_can_write():
 def test_the_warning_and_the_error_are_one_line_each(arith, tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in [
-        {"question": "Add 1 and 2", "answer": 3}, {"question": "q", "answer": "66"},
+        {"question": "Add 1 and 2", "answer": 3}, {"question": "q", "answer": "sixty-six"},
         {"question": "q", "answer": 300}, {"question": "q", "answer": 4}]))
     examples = load_jsonl(path)
     assert [(i, e.source) for i, e, _ in unproducible(arith, examples)] == [(1, f"{path}:2"), (2, f"{path}:3")]
     assert unproducible_warning(arith, examples, str(path)) == (
         f'{path}: 2 of 4 answers cannot be produced by this model and will count as wrong (e.g. line 2: answer '
-        f'"66" is a string, but the functions add, sub answer integers; write it as 66)')
+        f'"sixty-six" is a string, but the functions add, sub answer integers)')
     assert unproducible_warning(arith, examples[:1], str(path)) is None
-    with pytest.raises(InputError, match=rf'^{path}:2: answer "66" is a string.* \(2 of 4 training answers cannot'):
+    with pytest.raises(InputError, match=rf'^{path}:2: answer "sixty-six" is a string.* \(2 of 4 training answers cannot'):
         check_producible(arith, examples, str(path))
     check_producible(arith, examples[:1], str(path))  # nothing to say
     generated = [Example("q", 1), Example("q", 1000)]

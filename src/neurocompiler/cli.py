@@ -260,6 +260,9 @@ def _lm_commands(sub) -> None:
                    help="arithmetic | fib | sort | count | reverse | mixed | jsonl")
     p.add_argument("--train", dest="train_file", metavar="FILE", help="--task jsonl: training data")
     p.add_argument("--test", dest="test_file", metavar="FILE", help="--task jsonl: test data")
+    p.add_argument("--answers", choices=("auto", "int", "str"), default="auto",
+                   help="--task jsonl: how answers read: auto (default; a string of digits such as \"17\" is "
+                   "an integer), int, or str (every answer is text)")
     p.add_argument("--examples", type=_int_at_least(2), default=2000, help="generated examples (70/30)")
     p.add_argument("--lengths", type=_int_list, metavar="L,L,...", help="string lengths (sort, count, reverse)")
     p.add_argument("--depths", type=_int_list, metavar="D,D,...", help="fib depths")
@@ -458,7 +461,7 @@ def _cmd_train(args) -> int:
                           offsets_from=args.offsets_from,
                           selection_floor=args.selection_floor, function_loss=args.function_loss,
                           max_steps=args.max_steps, backbone=backbone)
-    cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file,
+    cfg = TrainConfig(task=args.task, train_file=args.train_file, test_file=args.test_file, answers=args.answers,
                       examples=args.examples, task_options=options, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
                       warmup=args.warmup, seed=args.seed, tokenizer=args.tokenizer, device=args.device,

@@ -137,7 +137,7 @@ def evaluate_run(run_dir: str | Path, test_file: str | None = None, device: str 
     warning on stderr (``warn``)."""
     cfg, model, tokenizer = load_run(run_dir, device, base, alu)
     path = test_file or Path(run_dir) / "data" / "test.jsonl"
-    examples = load_jsonl(path)
+    examples = load_jsonl(path, cfg.answers)
     datacheck.check_lengths(tokenizer, examples, datacheck.positions(model), str(path))
     warning = datacheck.unproducible_warning(model, examples, str(path), tokenizer)
     if warning:

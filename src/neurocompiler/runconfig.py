@@ -15,6 +15,7 @@ from .baselines import CausalLM, DirectLM
 from .errors import InputError
 from .files import atomic_write
 from .tasks import TASKS, Example, generate, load_jsonl, split
+from .tasks.jsonl import ANSWER_KINDS
 
 
 ARCHITECTURES = {"augmented": AugmentedLM, "direct": DirectLM, "autoregressive": CausalLM}
@@ -25,6 +26,9 @@ class TrainConfig:
     task: str = "arithmetic"  # a generator in tasks.TASKS, or "jsonl"
     train_file: str | None = None
     test_file: str | None = None
+    # how JSONL answers read (tasks.jsonl.read_answer): "auto", a string of digits is an
+    # integer ("17" as public data sets write it); "int"; "str", every answer is text
+    answers: str = "auto"
     examples: int = 2000  # generated examples, split 70/30
     task_options: dict = field(default_factory=dict)
     out: str = "runs/latest"
@@ -58,6 +62,8 @@ class TrainConfig:
         return cls(**d)
 
     def __post_init__(self) -> None:
+        if self.answers not in ANSWER_KINDS:
+            raise InputError(f"--answers {self.answers}: expected one of {', '.join(ANSWER_KINDS)}")
         if self.architecture not in ARCHITECTURES:
             raise InputError(f"architecture: expected one of {', '.join(ARCHITECTURES)}, "
                              f"got {self.architecture!r}")
@@ -98,7 +104,7 @@ def make_data(cfg: TrainConfig) -> tuple[list[Example], list[Example]]:
     if cfg.task == "jsonl":
         if not cfg.train_file or not cfg.test_file:
             raise InputError("--task jsonl needs --train FILE and --test FILE")
-        return load_jsonl(cfg.train_file), load_jsonl(cfg.test_file)
+        return load_jsonl(cfg.train_file, cfg.answers), load_jsonl(cfg.test_file, cfg.answers)
     if cfg.task not in TASKS:
         raise InputError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)}, jsonl)")
     examples = generate(cfg.task, cfg.examples, cfg.seed, base=cfg.model.base, **cfg.task_options)

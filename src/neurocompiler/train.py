@@ -227,8 +227,8 @@ def _resume(cfg: TrainConfig, rank: int, device: torch.device):
     if cfg.epochs < state["epoch"]:
         raise InputError(f"--resume: {cfg.out} has trained {state['epoch']} epochs already, more than "
                          f"--epochs {cfg.epochs}")
-    train_set = load_jsonl(run_dir / "data" / "train.jsonl")
-    test_set = load_jsonl(run_dir / "data" / "test.jsonl")
+    train_set = load_jsonl(run_dir / "data" / "train.jsonl", saved.answers)
+    test_set = load_jsonl(run_dir / "data" / "test.jsonl", saved.answers)
     plan = _plan(saved, model, tokenizer, train_set, device)  # refused here: nothing written yet
     if (saved.epochs, saved.device) != (cfg.epochs, cfg.device) and rank == 0:
         saved.epochs, saved.device = cfg.epochs, cfg.device  # what a resume may change, recorded

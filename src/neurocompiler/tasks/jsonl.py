@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterable
@@ -22,17 +23,46 @@ def _check(obj: object) -> str | None:
     for key in ("question", "answer"):
         if key not in obj:
             return f'missing "{key}"'
-    question, answer = obj["question"], obj["answer"]
+    question = obj["question"]
     if not isinstance(question, str) or not question.strip():
         return f'"question" must be a non-empty string, got {_kind(question)}'
-    if isinstance(answer, bool) or not isinstance(answer, (int, str)):
-        return f'"answer" must be an integer or a string, got {_kind(answer)}'
-    if isinstance(answer, int) and answer < 0:
-        return f'"answer" must not be negative, got {answer}'
     for key in ("task", "function"):
         if key in obj and not isinstance(obj[key], str):
             return f'"{key}" must be a string, got {_kind(obj[key])}'
     return None
+
+
+ANSWER_KINDS = ("auto", "int", "str")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def read_answer(value: object, kind: str = "auto") -> tuple[int | str | None, str | None]:
+    """``(answer, None)``, or ``(None, why it is not one)``. A JSON integer, or with
+    ``kind`` "auto" or "int" a string of digits (optionally signed, as public data sets
+    write numbers: ``"17"``), is an integer answer; any other string is a string answer
+    ("int": an error); with "str" every answer is a string (``17`` reads as ``"17"``).
+    Integers must be >= 0 (the machine's values are 0..base-1); an empty answer, a
+    fraction, a boolean, null, an array or an object is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None, f'"answer" must be an integer or a string, got {_kind(value)}'
+    if isinstance(value, float):
+        whole = value.is_integer() and f" (write it as {int(value)})" or \
+            ' (the machine answers integers 0..base-1 or strings; quote it, "%s", to train on its text)' % value
+        return None, f'"answer" {value!r} is a fraction, not an integer{whole}'
+    if kind == "str":
+        return (str(value), None) if str(value) else (None, '"answer" is empty (write the answer, or drop the line)')
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, int):
+        if value < 0:
+            return None, (f'"answer" {value} is negative, but the machine\'s values are 0..base-1 (shift or drop '
+                          f'these answers, or --answers str to train on their text)')
+        return value, None
+    if not value:
+        return None, '"answer" is empty (write the answer, or drop the line)'
+    if kind == "int":
+        return None, f'"answer" {json.dumps(value, ensure_ascii=False)} is not an integer (--answers int)'
+    return value, None
 
 
 def _kind(value: object) -> str:
@@ -41,10 +71,13 @@ def _kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def load_jsonl(path: str | os.PathLike[str]) -> list[Example]:
-    """The examples in ``path``. Blank lines are skipped; keys other than question,
-    answer, task and function are ignored; a missing task reads as ``"jsonl"``. Any bad
-    line raises ``InputError("FILE:LINE: why")``; so does a file with no examples."""
+def load_jsonl(path: str | os.PathLike[str], answers: str = "auto") -> list[Example]:
+    """The examples in ``path``, their answers read as ``answers`` says
+    (:func:`read_answer`). Blank lines are skipped; keys other than question, answer,
+    task and function are ignored; a missing task reads as ``"jsonl"``. Any bad line
+    raises ``InputError("FILE:LINE: why")``; so does a file with no examples."""
+    if answers not in ANSWER_KINDS:
+        raise InputError(f"--answers {answers}: expected one of {', '.join(ANSWER_KINDS)}")
     name = os.fspath(path)
     try:
         data = read_limited(path, JSONL_LIMIT, "a JSONL file")
@@ -65,9 +98,10 @@ def load_jsonl(path: str | os.PathLike[str]) -> list[Example]:
         except json.JSONDecodeError as e:
             raise InputError(f"{name}:{number}: invalid JSON: {e.msg} (column {e.colno})") from None
         problem = _check(obj)
-        if problem:
-            raise InputError(f"{name}:{number}: {problem}")
-        out.append(Example(obj["question"], obj["answer"], obj.get("task", "jsonl"),
+        answer, why = read_answer(obj["answer"], answers) if problem is None else (None, problem)
+        if why:
+            raise InputError(f"{name}:{number}: {why}")
+        out.append(Example(obj["question"], answer, obj.get("task", "jsonl"),
                            obj.get("function", ""), source=f"{name}:{number}"))
     if not out:
         raise InputError(f"{name}: no examples (the file is empty)")
@@ -82,7 +116,7 @@ def save_jsonl(path: str | os.PathLike[str], examples: Iterable[Example]) -> Non
     for i, ex in enumerate(examples):
         record = {"question": ex.question, "answer": ex.answer, "task": ex.task,
                   "function": ex.function}
-        problem = _check(record)
+        problem = _check(record) or read_answer(ex.answer, "str" if isinstance(ex.answer, str) else "auto")[1]
         if problem:
             raise InputError(f"example {i}: {problem}")
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
