@@ -73,3 +73,35 @@ def test_string_answers_train_as_integers_and_the_run_keeps_their_type(tmp_path,
                  str(tmp_path / "test.jsonl"), "--answers", "str", "--out", str(tmp_path / "run2"), *small]) == 2
     err = capsys.readouterr().err
     assert "train.jsonl:1: " in err and len(err.splitlines()) == 1 and not (tmp_path / "run2").exists()
+
+
+@pytest.mark.parametrize("rows, functions, base, why", [
+    ([("Calculate 97 - 64.", 33)], ("add", "sub"), 128, "the number 97 in the question ("),
+    ([("What is 3 + 4?", 7), ("What is 9 + 6?", 15)], ("add", "sub"), 16, "the answer 15 ("),
+    ([("What is 3 + 4?", 7)], ("add", "sub"), 8, "the answer 7"),
+    ([("Reverse the word ab", "ba")], ("reverse",), 128, "the character 'b' (code 98)"),
+    ([("Reverse café", "éfac")], ("reverse",), 256, "(code 233)"),
+    ([("Add 1 and 2", 3)], None, 128, "the library's length"),  # every function: over 64 instructions
+])
+def test_the_base_fits_the_data(tmp_path, rows, functions, base, why):
+    from neurocompiler.library import load_specs
+    from neurocompiler.runconfig import fit_base
+
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in rows))
+    got, reason = fit_base(load_jsonl(path), functions or tuple(load_specs()))
+    assert got == base and why in reason and reason.startswith(f"base {base}: "), reason
+    if "(" in why:  # where the value is: its file and line
+        assert f"{path}:" in reason, reason
+
+
+def test_train_without_base_fits_it_says_why_and_saves_it(tmp_path, capsys):
+    rows = [{"question": f"What is {a} + {b}?", "answer": a + b} for a in range(6) for b in range(6)]
+    _files(tmp_path, rows)
+    run = tmp_path / "run"
+    assert main(["train", "--task", "jsonl", "--train", str(tmp_path / "train.jsonl"), "--test",
+                 str(tmp_path / "test.jsonl"), "--functions", "add,sub", "--cells", "2", "--dim", "16", "--heads",
+                 "2", "--kv-heads", "1", "--layers", "2", "--epochs", "1", "--no-progress", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "base 16: the least power of two above 9, the answer 9 (" in out, out
+    assert json.loads((run / "config.json").read_text())["model"]["base"] == 16

@@ -128,7 +128,8 @@ def _divisor(n: int, near: int) -> int:
 
 @dataclass
 class AugmentConfig:
-    base: int = 128
+    # values are 0..base-1; None: not chosen yet (train derives it from the data, runconfig.fit_base)
+    base: int | None = 128
     cells: int = 16  # memory cells parsed from the question and read for string answers
     functions: tuple[str, ...] = ("add", "sub", "mul", "div")
     parsing: str = "slots"
@@ -237,8 +238,11 @@ class AugmentConfig:
         if self.offsets_from != "context" and not self.register_offsets:
             raise InputError(f"offsets_from: {self.offsets_from!r} needs register offsets (the offsets parse, "
                              f"or register_offsets > 0)")
+        if self.base is not None and (not isinstance(self.base, int) or isinstance(self.base, bool) or self.base < 2):
+            raise InputError(f"base: expected an integer >= 2, got {self.base!r}")
+        base = self.base or 1 << 62  # checks against the base wait for it to be chosen
         if self.register_offsets < 0 or (self.register_offsets and self.register_values != "copy") \
-                or 2 * self.register_offsets >= self.base:
+                or 2 * self.register_offsets >= base:
             raise InputError(f"register_offsets: expected 0, or 0 < D < base / 2 with register_values copy, "
                              f"got {self.register_offsets} with {self.register_values}")
         for name in ("per_function_spans", "span_keys"):
@@ -251,7 +255,7 @@ class AugmentConfig:
             raise InputError(f"function_loss: expected a weight >= 0, got {self.function_loss}")
         if not 0.0 <= self.selection_floor < 1.0:
             raise InputError(f"selection_floor: expected 0 <= floor < 1, got {self.selection_floor}")
-        if not 1 <= self.cells <= self.base:
+        if not 1 <= self.cells <= base:
             raise InputError(f"cells: expected 1..{self.base}, got {self.cells}")
 
     def to_dict(self) -> dict:

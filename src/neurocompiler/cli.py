@@ -274,7 +274,9 @@ def _lm_commands(sub) -> None:
                    help="the backbone learns at S * --lr (1 for a single rate)")
     p.add_argument("--warmup", type=_finite, default=0.0, help="fraction of steps warming up (default none)")
     p.add_argument("--seed", type=_integer, default=0)
-    p.add_argument("--base", type=_int_at_least(2), default=128)
+    p.add_argument("--base", type=_int_at_least(2), default=None, metavar="N",
+                   help="values are 0..N-1 (default: --task jsonl fits it to the training file: the least power "
+                   "of two above its numbers, answers' characters and the library's length; a generated task 128)")
     p.add_argument("--cells", type=_int_at_least(1), default=16, help="memory cells parsed")
     p.add_argument("--functions", metavar="F,F,...", help="library functions to select from "
                    "(default: the task's)")

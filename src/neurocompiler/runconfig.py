@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -94,17 +96,53 @@ class TrainConfig:
 # ---------------------------------------------------------------- files, atomically
 
 
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def fit_base(examples: Sequence[Example], functions: Sequence[str]) -> tuple[int, str]:
+    """The smallest power of two that holds every value the run needs, and why: each
+    integer answer and each number a question spells (inputs the parse copies), each
+    character code of a string answer, and an address past the library's last
+    instruction (a return lands there)."""
+    from .config import MachineConfig
+    from .library import library_length
+
+    needs = [(library_length(functions, MachineConfig(base=1 << 16, memory=1)), "the library's length"),
+             (1, "the least base")]
+    for e in examples:
+        where = e.source or "the training set"
+        if isinstance(e.answer, int):
+            needs.append((e.answer, f"the answer {e.answer} ({where})"))
+        elif e.answer:
+            code = max(map(ord, e.answer))
+            needs.append((code, f"the character {chr(code)!r} (code {code}) of the answer {e.answer!r} ({where})"))
+        numbers = [int(n) for n in _NUMBER.findall(e.question)]
+        if numbers:
+            needs.append((max(numbers), f"the number {max(numbers)} in the question ({where})"))
+    top, why = max(needs, key=lambda need: need[0])
+    base = 1 << top.bit_length()  # the smallest power of two above top
+    return base, f"base {base}: the least power of two above {top}, {why} (--base to choose another)"
+
+
 def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"), parents=True)
 
 
 # ---------------------------------------------------------------- data and model
 
+DEFAULT_BASE = 128  # a generated task's base when none is given
+
+
 def make_data(cfg: TrainConfig) -> tuple[list[Example], list[Example]]:
+    """The training and test examples. A generated task with no base given
+    (``cfg.model.base`` None) is generated at :data:`DEFAULT_BASE`, which ``cfg.model``
+    then holds; a JSONL run's base is fitted to its data by the caller (:func:`fit_base`)."""
     if cfg.task == "jsonl":
         if not cfg.train_file or not cfg.test_file:
             raise InputError("--task jsonl needs --train FILE and --test FILE")
         return load_jsonl(cfg.train_file, cfg.answers), load_jsonl(cfg.test_file, cfg.answers)
+    if cfg.model.base is None:
+        cfg.model = replace(cfg.model, base=DEFAULT_BASE)
     if cfg.task not in TASKS:
         raise InputError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)}, jsonl)")
     examples = generate(cfg.task, cfg.examples, cfg.seed, base=cfg.model.base, **cfg.task_options)

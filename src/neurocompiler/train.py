@@ -33,6 +33,7 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -47,7 +48,7 @@ from .evaluation import Evaluation, ask, evaluate, evaluate_run, load_run
 from .footprint_lm import Plan, plan_training
 from .metrics import iter_metrics, plot_metrics, write_metrics
 from .resources import Estimate, budget
-from .runconfig import ARCHITECTURES, TrainConfig, device_problem, make_data, pick_device, write_json
+from .runconfig import ARCHITECTURES, TrainConfig, device_problem, fit_base, make_data, pick_device, write_json
 from .step import NonFiniteLossError, accumulate_gradients
 from .tasks import Example, load_jsonl, save_jsonl
 from .tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
@@ -101,6 +102,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         # rank 0 checks and writes; the others may reach here after it has written the run
         run_dir = rundir.check_out(cfg.out, overwrite) if rank == 0 else Path(os.path.abspath(cfg.out))
         train_set, test_set = make_data(cfg)
+        if cfg.model.base is None:  # fitted to the data: said, and saved with the run
+            base, why = fit_base(train_set, cfg.model.functions)
+            cfg.model = replace(cfg.model, base=base)
+            if rank == 0:
+                log(why)
         if not train_set or not test_set:
             raise InputError("the training and test sets must both be non-empty")
         tokenizer, model = build(cfg, run_dir, train_set)

@@ -80,6 +80,13 @@ def needed_files(functions: Sequence[str], parsed: Sequence[ParsedFile]) -> list
     return [f for f in parsed if f.name in keep]
 
 
+def library_length(functions: Sequence[str], config: MachineConfig) -> int:
+    """Instructions in the program that links ``functions`` (what ``Library`` builds);
+    a base must be above it, to leave a free address for returns."""
+    parsed = [parse(text, name, config) for name, text in library_sources()]
+    return len(link(needed_files(functions, parsed), config))
+
+
 def parse_spec(name: str, text: str) -> FunctionSpec:
     fields = {m.group(1): m.group(2) for m in map(_HEADER.match, text.splitlines()) if m}
     missing = {"function", "inputs", "outputs", "memory", "return"} - fields.keys()
