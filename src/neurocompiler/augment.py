@@ -211,7 +211,9 @@ class AugmentConfig:
     function_loss: float = 0.0
     trainable_library: bool = False
     alu: str = "table"
-    max_steps: int = 2000  # per forward pass; runs still going are read where they stand
+    # per forward pass; runs still going are read where they stand. None: not chosen yet
+    # (train measures the library's step bound at the run's base and cells, library.bounds)
+    max_steps: int | None = 2000
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
 
     def __post_init__(self) -> None:
@@ -255,6 +257,9 @@ class AugmentConfig:
             raise InputError(f"function_loss: expected a weight >= 0, got {self.function_loss}")
         if not 0.0 <= self.selection_floor < 1.0:
             raise InputError(f"selection_floor: expected 0 <= floor < 1, got {self.selection_floor}")
+        if self.max_steps is not None and (isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int)
+                                           or self.max_steps < 1):
+            raise InputError(f"max_steps: expected an integer >= 1, got {self.max_steps!r}")
         if not 1 <= self.cells <= base:
             raise InputError(f"cells: expected 1..{self.base}, got {self.cells}")
 

@@ -327,7 +327,9 @@ def _lm_commands(sub) -> None:
                    "so that every function keeps learning every question (0: the paper's loss)")
     p.add_argument("--trainable-library", action="store_true")
     p.add_argument("--alu", default="table")
-    p.add_argument("--max-steps", type=_int_at_least(1), default=2000, help="machine steps per pass")
+    p.add_argument("--max-steps", type=_int_at_least(1), default=None, metavar="N",
+                   help="machine steps per pass (default: --task jsonl measures the library's longest run at the "
+                   "run's base and cells on the interpreter; a generated task 2000)")
     p.add_argument("--dim", type=_int_at_least(8), default=128)
     p.add_argument("--heads", type=_int_at_least(1), default=4)
     p.add_argument("--kv-heads", type=_int_at_least(1), default=2)

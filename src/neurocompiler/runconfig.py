@@ -131,18 +131,21 @@ def write_json(path: Path, obj) -> None:
 # ---------------------------------------------------------------- data and model
 
 DEFAULT_BASE = 128  # a generated task's base when none is given
+DEFAULT_MAX_STEPS = 2000  # a generated task's step budget when none is given
 
 
 def make_data(cfg: TrainConfig) -> tuple[list[Example], list[Example]]:
-    """The training and test examples. A generated task with no base given
-    (``cfg.model.base`` None) is generated at :data:`DEFAULT_BASE`, which ``cfg.model``
-    then holds; a JSONL run's base is fitted to its data by the caller (:func:`fit_base`)."""
+    """The training and test examples. A generated task with no base or step budget
+    given (None in ``cfg.model``) gets :data:`DEFAULT_BASE` and :data:`DEFAULT_MAX_STEPS`,
+    which ``cfg.model`` then holds; a JSONL run's are fitted to its data by the caller
+    (:func:`fit_base`, :func:`neurocompiler.library.bounds.step_budget`)."""
     if cfg.task == "jsonl":
         if not cfg.train_file or not cfg.test_file:
             raise InputError("--task jsonl needs --train FILE and --test FILE")
         return load_jsonl(cfg.train_file, cfg.answers), load_jsonl(cfg.test_file, cfg.answers)
-    if cfg.model.base is None:
-        cfg.model = replace(cfg.model, base=DEFAULT_BASE)
+    if cfg.model.base is None or cfg.model.max_steps is None:
+        cfg.model = replace(cfg.model, base=cfg.model.base or DEFAULT_BASE,
+                            max_steps=cfg.model.max_steps or DEFAULT_MAX_STEPS)
     if cfg.task not in TASKS:
         raise InputError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)}, jsonl)")
     examples = generate(cfg.task, cfg.examples, cfg.seed, base=cfg.model.base, **cfg.task_options)

@@ -46,6 +46,7 @@ from .augment import BackboneConfig
 from .errors import InputError
 from .evaluation import Evaluation, ask, evaluate, evaluate_run, load_run
 from .footprint_lm import Plan, plan_training
+from .library.bounds import step_budget
 from .metrics import iter_metrics, plot_metrics, write_metrics
 from .resources import Estimate, budget
 from .runconfig import ARCHITECTURES, TrainConfig, device_problem, fit_base, make_data, pick_device, write_json
@@ -105,6 +106,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         if cfg.model.base is None:  # fitted to the data: said, and saved with the run
             base, why = fit_base(train_set, cfg.model.functions)
             cfg.model = replace(cfg.model, base=base)
+            if rank == 0:
+                log(why)
+        if cfg.model.max_steps is None:  # measured at this base and these cells: said, and saved
+            steps, why = step_budget(cfg.model.functions, cfg.model.base, cfg.model.cells)
+            cfg.model = replace(cfg.model, max_steps=steps)
             if rank == 0:
                 log(why)
         if not train_set or not test_set:
