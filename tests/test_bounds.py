@@ -7,11 +7,10 @@ import random
 
 import pytest
 
-from neurocompiler.asm import link, parse
 from neurocompiler.cli import main
 from neurocompiler.config import MachineConfig
 from neurocompiler.interpreter import run
-from neurocompiler.library import RETURN_REGISTER, library_sources, load_specs, needed_files
+from neurocompiler.library import RETURN_REGISTER, function_program, load_specs
 from neurocompiler.library.bounds import step_bound, step_budget
 from neurocompiler.library.reference import random_input
 
@@ -19,10 +18,7 @@ BASE = 64  # memory = base cells, so that every random_input fits (and every fun
 
 
 def _program(name: str):
-    config = MachineConfig(base=BASE)
-    sources = library_sources()
-    keep = {f.name for f in needed_files([name], [parse(t, f, MachineConfig(base=1 << 16)) for f, t in sources])}
-    return link([parse(t, f, config) for f, t in sources if f in keep], config).with_entry(name)
+    return function_program(name, MachineConfig(base=BASE))
 
 
 @pytest.mark.parametrize("name", list(load_specs()))

@@ -600,8 +600,7 @@ def library_run(name: str, args: Sequence[int], memory: Sequence[int], config: M
                 max_steps: int = DEFAULT_MAX_STEPS) -> dict[str, Any]:
     """Run one library function on its own: ``args`` fill its input registers in order,
     ``memory`` the cells from 0; r15 points outside the program, so ``ret`` halts."""
-    from .asm import link, parse
-    from .library import RETURN_REGISTER, Library, library_sources, load_specs, needed_files
+    from .library import RETURN_REGISTER, Library, function_program, load_specs
 
     specs = load_specs()
     if name not in specs:
@@ -611,13 +610,7 @@ def library_run(name: str, args: Sequence[int], memory: Sequence[int], config: M
         raise InputError(f"{name} takes {len(spec.inputs)} argument(s) "
                          f"({' '.join(f'r{r}' for r in spec.inputs) or 'none'}), got {len(args)}")
     registers = {r: v for r, v in zip(spec.inputs, args)}
-    # Only the files `name` needs: the others may not fit this machine (e.g. --base 64).
-    # Which those are does not depend on the machine, so a wide one finds them.
-    wide = MachineConfig(base=max(config.base, 1 << 16), registers=max(config.registers, 16))
-    sources = library_sources()
-    keep = {f.name for f in needed_files([name], [parse(text, file, wide) for file, text in sources])}
-    program = link([parse(text, file, config) for file, text in sources if file in keep],
-                   config).with_entry(name)
+    program = function_program(name, config)  # only the files `name` needs
     registers[RETURN_REGISTER] = config.base - 1
     if soft:
         footprint.check_soft(program, f"library run --soft {name}", alu)

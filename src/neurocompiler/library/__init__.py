@@ -80,6 +80,16 @@ def needed_files(functions: Sequence[str], parsed: Sequence[ParsedFile]) -> list
     return [f for f in parsed if f.name in keep]
 
 
+def function_program(name: str, config: MachineConfig) -> Program:
+    """Library function ``name`` linked alone, entered at its label: only the files it
+    needs, since the others may not fit ``config`` (e.g. base 64). Which files those
+    are does not depend on the machine, so a wide one finds them."""
+    wide = MachineConfig(base=max(config.base, 1 << 16), registers=max(config.registers, 16))
+    sources = library_sources()
+    keep = {f.name for f in needed_files([name], [parse(text, file, wide) for file, text in sources])}
+    return link([parse(text, file, config) for file, text in sources if file in keep], config).with_entry(name)
+
+
 def library_length(functions: Sequence[str], config: MachineConfig) -> int:
     """Instructions in the program that links ``functions`` (what ``Library`` builds);
     a base must be above it, to leave a free address for returns."""

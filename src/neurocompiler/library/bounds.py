@@ -67,16 +67,11 @@ def inputs(memory: str, registers: Sequence[int], base: int, cells: int,
 def step_bound(name: str, base: int, cells: int) -> int:
     """The most steps library function ``name`` takes on :func:`inputs` of a machine of
     ``base`` values and ``cells`` memory cells, run on the reference interpreter."""
-    from ..asm import link, parse
     from ..interpreter import run
-    from . import RETURN_REGISTER, library_sources, load_specs, needed_files
+    from . import RETURN_REGISTER, function_program, load_specs
 
     spec = load_specs()[name]
-    config = MachineConfig(base=base, memory=cells)
-    sources = library_sources()
-    wide = MachineConfig(base=max(base, 1 << 16))
-    keep = {f.name for f in needed_files([name], [parse(text, file, wide) for file, text in sources])}
-    program = link([parse(text, file, config) for file, text in sources if file in keep], config).with_entry(name)
+    program = function_program(name, MachineConfig(base=base, memory=cells))
     most = 0
     for registers, memory in inputs(spec.memory, spec.inputs, base, cells):
         result = run(program, {**registers, RETURN_REGISTER: base - 1}, memory, max_steps=NEVER)
