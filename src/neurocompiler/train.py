@@ -121,9 +121,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         state = {"epoch": 0, "step": 0, "metrics": []}
         if rank == 0:
             _write_new_run(cfg, run_dir, tokenizer, model, train_set, test_set, overwrite, log)
-    if rank == 0 and plan.micro_batches > 1:
-        log(f"memory: {plan.describe()}")
     model.to(device).train()
+    if rank == 0 and not resume:
+        _announce(cfg, plan, model, tokenizer, train_set, device, log)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(model.param_groups(cfg.backbone_lr_scale), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if resume:
@@ -174,6 +174,30 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         plot_metrics(run_dir)
         rundir.unlock(run_dir)
     return state["metrics"][-1] if state["metrics"] else {}
+
+
+def _announce(cfg: TrainConfig, plan: Plan, model, tokenizer, train_set, device: torch.device, log) -> None:
+    """Say, before training, what the run selects among, what a step needs and how long
+    one takes: measured on one real batch, whose gradients are then dropped and whose
+    random draws are undone, so that the run is the one it would have been."""
+    from .library import load_specs
+
+    functions = cfg.model.functions
+    whole = " (the whole library)" if set(functions) == set(load_specs()) else ""
+    batch = [train_set[i] for i in epoch_order(len(train_set), cfg.seed, 0)[:cfg.batch_size].tolist()]
+    rng = torch.get_rng_state()
+    started = time.perf_counter()
+    accumulate_gradients(model, model, tokenizer, batch, device, len(batch), 1, cfg.bf16, "the timing step",
+                         micro_batch=plan.micro_batch)
+    seconds = time.perf_counter() - started
+    model.zero_grad(set_to_none=True)
+    torch.set_rng_state(rng)
+    steps = math.ceil(len(train_set) / cfg.batch_size)
+    if cfg.architecture == "augmented":
+        log(f"functions: {len(functions)}{whole}: {', '.join(functions)}")
+    log(f"memory: {plan.describe()}")
+    log(f"time: {seconds:.2f} s per step of {len(batch)} questions, measured on one batch; about "
+        f"{seconds * steps:.0f} s per epoch of {steps} steps")
 
 
 def _plan(cfg: TrainConfig, model, tokenizer, train_set, device: torch.device) -> Plan:
