@@ -311,3 +311,10 @@ def test_bench_memory_is_a_bench_kind(monkeypatch, capsys):
     monkeypatch.setattr(bench_memory, "memory_rows", lambda: iter([row]))
     assert main(["bench", "memory", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == row
+
+
+def test_an_experiment_over_the_budget(tmp_path, capsys):
+    """Experiments take --memory-budget too; the train() inside them is guarded."""
+    refused(capsys, ["experiment", "arith", "--examples", "40", "--epochs", "1", "--dim", "16", "--layers", "2",
+                     "--out", str(tmp_path / "arith")], "300M")
+    assert not (tmp_path / "arith" / "seed0").exists()

@@ -242,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description=module.__doc__,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(q)
+        _budget_options(q)
     return parser
 
 
