@@ -117,11 +117,14 @@ def test_resume_refuses_changed_flags_and_records_more_epochs(tmp_path, capsys, 
 def test_resume_removes_scratch_a_kill_left(tmp_path, done):
     run = tmp_path / "run"
     os.system(f"cp -a {done} {run}")
-    (run / ".metrics.csv.abc123.tmp").write_text("half")
+    (run / ".metrics.csv.abc12_yz.tmp").write_text("half")
     (run / "checkpoint.tmp-xyz").mkdir()
     (run / "checkpoint.tmp-xyz" / "model.safetensors").write_bytes(b"half")
+    os.system(f"cp -a {run / 'checkpoint'}/ {run / 'checkpoint.backup'}")  # the user's own: kept
+    (run / ".notes.tmp").write_text("mine")
     train(tiny(run, epochs=2), resume=True, **QUIET)
-    assert not (run / ".metrics.csv.abc123.tmp").exists() and not (run / "checkpoint.tmp-xyz").exists()
+    assert not (run / ".metrics.csv.abc12_yz.tmp").exists() and not (run / "checkpoint.tmp-xyz").exists()
+    assert (run / "checkpoint.backup" / "model.safetensors").is_file() and (run / ".notes.tmp").read_text() == "mine"
 
 
 def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, capsys, done):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -110,22 +111,28 @@ def save(run_dir: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, stat
     return final
 
 
+# what save() names: scratch (directory, link), checkpoints, a pre-link run's moved aside
+_OURS = re.compile(rf"{LINK}\.(tmp-.+|e[0-9]{{4,}}-[^/]+|legacy)")
+_SCRATCH = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # files.atomic_write's: mkstemp(".NAME.", ".tmp")
+
+
 def remove_scratch(run_dir: Path) -> None:
     """Remove what a killed write left in ``run_dir``: checkpoint directories that are
-    not current, scratch links, and atomic writes' scratch files (``.NAME.*.tmp``)."""
+    not current, scratch links, and atomic writes' scratch files (``.NAME.*.tmp``).
+    Anything else (a user's own ``checkpoint.backup``) is left alone."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         return
     current = current_dir(run_dir)
     for path in run_dir.iterdir():
         name = path.name
-        if name.startswith(f"{LINK}.") and (current is None or path.resolve() != current.resolve()):
+        if _OURS.fullmatch(name) and (current is None or path.resolve() != current.resolve()):
             if path.is_symlink() or not path.is_dir():
                 path.unlink(missing_ok=True)
             else:
                 shutil.rmtree(path, ignore_errors=True)
             crash_point(f"removed {name}")
-        elif name.startswith(".") and name.endswith(".tmp") and path.is_file():
+        elif _SCRATCH.fullmatch(name) and path.is_file():
             path.unlink(missing_ok=True)
 
 
