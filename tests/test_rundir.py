@@ -137,6 +137,9 @@ def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, capsys, done):
     try:
         assert main(["train", "--resume", "--out", str(run), "--epochs", "2", "--no-progress"]) == 2
         assert "another neurocompiler process is training this run" in one_line(capsys)
+        before = fingerprint(run)
+        assert main(["train", "--overwrite", "--out", str(run), *SMALL]) == 2  # nor replaced under it
+        assert "before replacing it" in one_line(capsys) and fingerprint(run) == before
     finally:
         os.close(fd)
 

@@ -62,11 +62,32 @@ def check_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
         if entries and holds_run(path) and not overwrite:
             raise InputError(f"--out {text}: holds a run already; continue it with --resume, or replace it "
                              f"with --overwrite (the old run is moved aside, not deleted)")
+        if entries and holds_run(path) and _busy(path):
+            raise InputError(f"--out {text}: another neurocompiler process is training this run; wait for it "
+                             f"to finish before replacing it")
         if entries and not holds_run(path):
             shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
             raise InputError(f"--out {text}: is not empty and holds no run ({shown}); name a new or empty "
                              f"directory")
     return path
+
+
+def _busy(run_dir: Path) -> bool:
+    """Whether another process holds ``run_dir``'s lock (it is training)."""
+    if fcntl is None or os.fspath(run_dir) in _HELD or not (run_dir / LOCK).is_file():
+        return False
+    try:
+        fd = os.open(run_dir / LOCK, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def stage(out: Path) -> Path:
