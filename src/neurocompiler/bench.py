@@ -26,7 +26,6 @@ import gc
 import json
 import math
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ import torch
 from .alu import DenseALU, TableALU, make_alu
 from .alu.tables import dense_table_bytes
 from .isa import ALU_NAMES
+from .resources import proc_kb
 
 GB = 2 ** 30
 MEMORY_BUDGET = 8 * GB  # configurations estimated above this are skipped
@@ -62,16 +62,6 @@ _F32 = 4
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _proc_status(field: str) -> int | None:
-    """A ``kB`` field of /proc/self/status in bytes, or None off Linux."""
-    try:
-        with open("/proc/self/status") as fh:
-            m = re.search(rf"^{field}:\s+(\d+) kB", fh.read(), re.M)
-    except OSError:
-        return None
-    return int(m.group(1)) * 1024 if m else None
-
 
 def _malloc_trim() -> None:
     """Hand freed heap memory back to the OS (glibc), so that RSS is what is in use."""
@@ -101,7 +91,7 @@ def _peak_rss(out: dict, key: str = "peak_rss_bytes"):
     try:
         yield
     finally:
-        out[key] = _proc_status("VmHWM") if ok else None
+        out[key] = proc_kb("VmHWM") if ok else None
 
 
 @contextmanager
@@ -424,7 +414,7 @@ def _size_child(base: int, batch: int, alu: str, max_steps: int, seed: int) -> N
     """Runs in a fresh interpreter (see :func:`size_rows`); prints one JSON object."""
     import random
 
-    baseline = _proc_status("VmRSS")
+    baseline = proc_kb("VmRSS")
     t0 = time.perf_counter()
     machine = _sort_machine(base, alu)
     setup = time.perf_counter() - t0
@@ -443,7 +433,7 @@ def _size_child(base: int, batch: int, alu: str, max_steps: int, seed: int) -> N
         "steps": int(run.steps.max()), "halted": bool((1 - run.state.h < 1e-6).all()),
         "correct": correct, "run_s": wall, "setup_s": setup,
         "table_bytes": machine.alu.table_bytes(),
-        "baseline_rss_bytes": baseline, "vm_hwm_bytes": _proc_status("VmHWM"),
+        "baseline_rss_bytes": baseline, "vm_hwm_bytes": proc_kb("VmHWM"),
         "self_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "threads": torch.get_num_threads(),
     }))

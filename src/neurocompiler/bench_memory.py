@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from importlib.resources import as_file, files as resource_files
-from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 SORT = "figure4_insertion_sort.asm"
@@ -160,13 +159,9 @@ def _child(name: str) -> None:
 def _own_peak() -> int | None:
     """This process's own peak RSS (``VmHWM``): unlike the ``ru_maxrss`` its parent
     reaps, it does not count the parent's pages shared before ``exec``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    from .resources import proc_kb
+
+    return proc_kb("VmHWM")
 
 
 def _wait(proc: subprocess.Popen, timeout: float):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process's umask, read without changing it where the system allows."""
     try:
         with open("/proc/self/status") as fh:
@@ -28,7 +28,7 @@ def file_mode(path: str | os.PathLike) -> int:
     try:
         return os.stat(path).st_mode & 0o7777
     except OSError:
-        return 0o666 & ~_umask()
+        return 0o666 & ~umask()
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], object], parents: bool = False) -> None:

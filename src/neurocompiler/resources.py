@@ -134,14 +134,18 @@ def cgroup_free_bytes() -> int | None:
     return None
 
 
-def _meminfo_available() -> int | None:
+def proc_kb(field: str, path: str = "/proc/self/status") -> int | None:
+    """A ``kB`` field of a /proc file (``VmRSS``, ``VmHWM``; ``MemAvailable`` of
+    /proc/meminfo) in bytes, or None off Linux."""
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+        m = re.search(rf"^{field}:\s+(\d+) kB", Path(path).read_text(), re.M)
+    except OSError:
+        return None
+    return int(m.group(1)) * 1024 if m else None
+
+
+def _meminfo_available() -> int | None:
+    return proc_kb("MemAvailable", "/proc/meminfo")
 
 
 def _portable_available() -> int | None:
@@ -195,13 +199,7 @@ class Budget:
 def resident_bytes() -> int:
     """This process's resident set now (Linux ``VmRSS``; 0 where unknown). It is part
     of every estimate, and no longer part of the available memory."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    return proc_kb("VmRSS") or 0
 
 
 _flag: str | None = None  # --memory-budget as given on the command line, if any

@@ -12,14 +12,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .errors import InputError
+from .files import umask
 
 try:
     import fcntl
@@ -32,9 +34,7 @@ _HELD: dict[str, int] = {}  # run directory -> the open lock file's descriptor
 
 def _mode(path: Path) -> None:
     """``mkdtemp`` makes 0700 directories; give the run the umask's usual mode."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o777 & ~umask)
+    os.chmod(path, 0o777 & ~umask())
 
 
 def _entries(path: Path) -> list[str]:
@@ -121,6 +121,21 @@ def commit(staged: Path, out: Path, overwrite: bool = False, log: Callable[[str]
         raise
     if os.fspath(staged) in _HELD:  # the lock moved with the directory
         _HELD[os.fspath(out)] = _HELD.pop(os.fspath(staged))
+
+
+@contextlib.contextmanager
+def new_run(out: Path, overwrite: bool = False, log: Callable[[str], object] = print) -> Iterator[Path]:
+    """A locked scratch directory to write a new run into; moved to ``out`` when the
+    block ends (:func:`commit`), removed if it raises."""
+    staged = stage(out)
+    lock(staged)
+    try:
+        yield staged
+    except BaseException:
+        unlock(staged)
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    commit(staged, out, overwrite, log)
 
 
 def lock(run_dir: Path) -> None:

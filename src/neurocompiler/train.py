@@ -278,21 +278,13 @@ def _resume(cfg: TrainConfig, rank: int, device: torch.device):
 def _write_new_run(cfg: TrainConfig, run_dir: Path, tokenizer, model, train_set, test_set,
                    overwrite: bool, log) -> None:
     """Write a new run's files into a scratch directory, then move it to ``run_dir``."""
-    staged = rundir.stage(run_dir)
-    rundir.lock(staged)
-    try:
+    with rundir.new_run(run_dir, overwrite, log) as staged:
         save_tokenizer(tokenizer, staged / "tokenizer")
         model.backbone.config.save_pretrained(staged / "backbone")
         (staged / "data").mkdir()
         save_jsonl(staged / "data" / "train.jsonl", train_set)
         save_jsonl(staged / "data" / "test.jsonl", test_set)
         write_json(staged / "config.json", cfg.to_dict())
-    except BaseException:
-        rundir.unlock(staged)
-        import shutil
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    rundir.commit(staged, run_dir, overwrite, log)
 
 
 __all__ = ["TrainConfig", "BackboneConfig", "Evaluation", "train", "train_or_reuse", "build", "make_data", "evaluate",
