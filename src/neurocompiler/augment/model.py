@@ -1,0 +1,237 @@
+"""The augmented model (§3.4): backbone, selection and parsing heads, the library, the
+answer head."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from torch import nn
+
+from ..config import MachineConfig
+from ..datacheck import head_problem
+from ..layers import LogReadout
+from ..library import Library, load_specs
+from ..machine import Machine
+from .answerer import Answerer, _fill, _full_precision, widen_state
+from .backbone import build_backbone, pool
+from .config import ARG_REGISTERS, AugmentConfig
+from .outputs import AugmentedOutput, Parse, _answer_ce, _zero, answer_confidence, answer_loss, decode_answers
+from .slots import PooledParser, SlotParser
+
+
+class AugmentedLM(Answerer):
+    """Backbone + selection and parsing heads + the library + the answer head."""
+
+    def __init__(self, config: AugmentConfig, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = backbone if backbone is not None else build_backbone(config.backbone)
+        dim = self.backbone.config.hidden_size
+        n = config.base
+        self.library = Library(MachineConfig(base=n, memory=config.cells), config.functions,
+                               alu=config.alu, trainable=config.trainable_library)
+        specs = load_specs()
+        self.register_buffer("scalar_output", torch.tensor([bool(specs[f].outputs) for f in config.functions]),
+                             persistent=False)  # per function: answers in r0 (else in memory)
+        # per function: the argument registers it reads (the others are loaded with 0, so
+        # no gradient is traced through its machine for them), whether r1 is its list's
+        # length and whether it touches memory at all
+        self.reads = [specs[f].inputs for f in config.functions]
+        self.list_r1 = ["M[0..r1-1]" in specs[f].memory for f in config.functions]
+        self.memoryless = [specs[f].memory == "none" for f in config.functions]
+        # per function: the span it reads its list from (per_function_spans: each function
+        # with memory its own, in order; the memoryless ones the first)
+        listing = [i for i, none in enumerate(self.memoryless) if not none] if config.per_function_spans else []
+        self.span_of = [listing.index(i) if i in listing else 0 for i in range(len(config.functions))]
+        self.select = nn.Linear(dim, len(config.functions))
+        pointers = len(ARG_REGISTERS) * (len(config.functions) if config.per_function_registers else 1)
+        if config.parsing == "slots":
+            self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
+                                     config.list_length, config.span_candidates, config.register_values,
+                                     config.register_offsets, spans=max(1, len(listing)),
+                                     from_end=config.ranks_from_end, span_keys=config.span_keys,
+                                     offsets_from=config.offsets_from)
+        else:
+            self.parser = PooledParser(dim, pointers, config.cells, n)
+        if config.parsing == "slots" and config.cell_values == "token":
+            # each token's characters (tokenizer.token_chars), saved with the weights; set by use_tokenizer
+            self.register_buffer("token_chars",
+                                 torch.zeros(self.backbone.config.vocab_size, config.cells, dtype=torch.long))
+        if config.register_values == "copy":
+            # per token: the number it spells and its character's code, -1 where none (use_tokenizer)
+            self.register_buffer("token_copies",
+                                 torch.full((self.backbone.config.vocab_size, 2), -1, dtype=torch.long))
+        self.int_head = LogReadout(min_scale=1.0)
+        self.str_head = LogReadout(min_scale=1.0)
+
+    def use_tokenizer(self, tokenizer) -> None:
+        """Learn nothing, but know what each token copies into cells (``cell_values="token"``)
+        and registers (``register_values="copy"``)."""
+        from ..tokenizer import token_chars, token_copies
+
+        if hasattr(self, "token_chars"):
+            _fill(self.token_chars, token_chars(tokenizer, self.config.base, self.config.cells), 0)
+        if hasattr(self, "token_copies"):
+            _fill(self.token_copies, token_copies(tokenizer, self.config.base), -1)
+
+    def widen(self, base: int, alu: str | None = None) -> "AugmentedLM":
+        """At base ``base`` >= the trained one: the value heads give the new values
+        probability 0, copies read any number below ``base`` exactly, and the library is
+        the same compiled program on a wider machine (``CompiledProgram.widened``) with
+        ``alu`` (default: the trained one; the table ALU grows as base^2)."""
+        old = self.config.base
+        cfg = self.config.widened(base, alu)
+        wider = AugmentedLM(cfg, backbone=self.backbone)
+        if isinstance(self.parser, SlotParser):
+            heads = ["parser.value"] + (["parser.copy"] if self.parser.copy is not None else [])
+        else:
+            heads = ["parser.proj"]
+        program = self.library.machine.program.widened(wider.library.config)
+        wider.library.machine = Machine(program, alu=cfg.alu)
+        widen_state(self, wider, heads, old, base, own="library.")
+        return wider.to(next(self.parameters()).device).train(self.training)
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """z: (B, T, d), the hidden states after all but the last layer."""
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def parse(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
+        z = self.encode(input_ids, attention_mask).float()
+        with _full_precision(z):  # autocast (train --bf16) is for the backbone alone
+            return self._parse(z, input_ids, attention_mask)
+
+    def _parse(self, z: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
+        pooled = pool(z, attention_mask)
+        own = None  # what a cell copies from a token itself, when it does not read z
+        if self.config.parsing == "slots" and self.config.cell_values == "embedding":
+            own = self.backbone.get_input_embeddings()(input_ids).float()
+        elif self.config.parsing == "slots" and self.config.cell_values == "token":
+            own = self.token_chars[input_ids]
+        copies = self.token_copies[input_ids] if hasattr(self, "token_copies") else None
+        words = self.backbone.get_input_embeddings()(input_ids).float() \
+            if self.config.offsets_from == "embedding" else None
+        s = self.parser(z, attention_mask, pooled, own, copies, words)
+        return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.spans, s.pointers)
+
+    def arguments(self, parse: Parse, i: int) -> list[torch.Tensor]:
+        """The pointers r1..r3 (each (B', n)) that function i reads: its own set with
+        ``per_function_registers``, else the one set every function shares."""
+        pointers = parse.arguments or list(parse.registers.unbind(1))
+        A = len(ARG_REGISTERS)
+        j = i if self.config.per_function_registers else 0
+        return pointers[j * A:(j + 1) * A]
+
+    def r1(self, parse: Parse, i: int) -> torch.Tensor:
+        """(B', n): the r1 function i receives: its r1 pointer, its span's length, or a
+        gated mixture of the two (``list_length``; "abi" gives the length to a function
+        whose list is M[0..r1-1])."""
+        pointer, span = self.arguments(parse, i)[0], parse.spans[self.span_of[i]]
+        mode = self.config.list_length
+        if span.length is None or (mode == "abi" and not self.list_r1[i]):
+            return pointer
+        if mode == "gate":
+            return span.gate * span.length + (1 - span.gate) * pointer
+        return span.length
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> AugmentedOutput:
+        """Parse, run every function of the library on its own (so that one whose inputs
+        are all exact runs untraced, and each stops when its runs halt), mix each
+        function's runs over the span candidates, then over the selection."""
+        parse = self.parse(input_ids, attention_mask)
+        with _full_precision(input_ids):  # the computer's distributions stay float32 under autocast
+            return self._run(parse, input_ids.shape[0])
+
+    def _run(self, parse: Parse, B: int) -> AugmentedOutput:
+        """Every library function on the parse, mixed over span candidates and selection."""
+        n, cfg = self.config.base, self.library.config
+        K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question (every span's K)
+        if K > 1:  # what a memoryless function sees: the first span's candidates' cells, mixed
+            first = parse.memory
+            mixed = torch.einsum("bk,bkcn->bcn", parse.weights, first.reshape(B, K, *first.shape[1:]))
+        finals = []  # per function: M, r0, h, steps, each over the B questions
+        for i in range(len(self.config.functions)):
+            span = parse.spans[self.span_of[i]]
+            memory = span.cells
+            one = K > 1 and self.memoryless[i]
+            rows = slice(None, None, K) if one else slice(None)  # one run per question is enough
+            values = [self.r1(parse, i), *self.arguments(parse, i)[1:]]
+            R = _zero(n, memory).expand(memory.shape[0], cfg.registers, n)[rows]
+            for r, value in zip(ARG_REGISTERS, values):
+                if r in self.reads[i]:
+                    R = torch.cat([R[:, :r], value[rows, None], R[:, r + 1:]], 1)
+            run = self.library.run_one(i, R, memory[rows], max_steps=self.config.max_steps)
+            M, r0, h, steps = run.state.M, run.state.R[:, 0], run.state.h, run.steps
+            if one:
+                M = mixed
+            elif K > 1:  # mix the candidate spans' runs by their probabilities
+                mix = lambda t: torch.einsum("bk,bk...->b...", span.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
+                M, r0, h, steps = mix(M), mix(r0), mix(h), steps.reshape(B, K).amax(1)
+            finals.append((M, r0, h, steps))
+        w = parse.selection
+        if self.training and self.config.selection_floor:  # exploration (selection_floor)
+            w = (1 - self.config.selection_floor) * w + self.config.selection_floor / w.shape[1]
+        M, r0, h = (torch.einsum("bf,bf...->b...", w, torch.stack([f[j] for f in finals], 1)) for j in range(3))
+        steps = torch.stack([f[3] for f in finals], 1)
+        own = None  # each function's own answer logits (function_loss)
+        if self.training and self.config.function_loss:
+            own = (self.int_head(torch.stack([f[1] for f in finals], 1)),
+                   self.str_head(torch.stack([f[0] for f in finals], 1)))
+        return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps, own)
+
+    def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
+        """The answer's cross-entropy under the mixture (§3.4), plus, in training with
+        ``function_loss``, that weight times the mean of each function's own."""
+        loss = answer_loss(out, targets)
+        if out.own is not None:
+            ints, strs = out.own  # (B, F, n), (B, F, cells, n)
+            F_ = ints.shape[1]
+            own = _answer_ce(ints.flatten(0, 1), strs.flatten(0, 1), targets.repeat_interleave(F_, 0))
+            loss = loss + self.config.function_loss * own
+        return loss
+
+    def chosen(self, out: AugmentedOutput) -> list[str]:
+        return [self.config.functions[j] for j in out.parse.selection.argmax(-1).tolist()]
+
+    @torch.no_grad()
+    def explain(self, tokenizer, question: str) -> dict:
+        """The answer and confidence, the selected program and its probability, the
+        parsed inputs (the most probable span's, with span candidates) and P(halted)."""
+        from ..tokenizer import encode
+
+        ids, mask = encode(tokenizer, [question])
+        device = next(self.parameters()).device
+        out = self(ids.to(device), mask.to(device))
+        sel = out.parse.selection[0]
+        chosen = int(sel.argmax())
+        cells = out.parse.spans[self.span_of[chosen]].cells[0].argmax(-1).tolist()
+        cells = cells[:cells.index(0)] if 0 in cells else cells
+        registers = [int(self.r1(out.parse, chosen)[0].argmax()),
+                     *(int(a[0].argmax()) for a in self.arguments(out.parse, chosen)[1:])]
+        return {"question": question, "answer": decode_answers(self, out)[0],
+                "confidence": float(answer_confidence(self, out)[0]),
+                "program": self.config.functions[int(sel.argmax())], "p_program": float(sel.max()),
+                "registers": {f"r{r}": int(v) for r, v in zip(ARG_REGISTERS, registers)},
+                "memory": cells, "p_halted": float(out.p_halted[0])}
+
+    def answer_problem(self, answer: object, tokenizer=None) -> str | None:
+        """The heads' ranges, and an answer of a kind that some library function gives:
+        an integer from r0 (``#@ outputs``), a string from memory."""
+        if isinstance(answer, bool) or not isinstance(answer, (int, str)):
+            return head_problem(answer, self.config.base, self.config.cells)
+        scalar = self.scalar_output.tolist()
+        names = lambda want: ", ".join(f for f, s in zip(self.config.functions, scalar) if s == want)  # noqa: E731
+        if isinstance(answer, int) and not any(scalar):
+            hint = f'; write it as "{answer}"' if head_problem(str(answer), self.config.base,
+                                                                 self.config.cells) is None else ""
+            return f"answer {answer} is an integer, but the functions {names(False)} answer strings{hint}"
+        if isinstance(answer, str) and all(scalar):
+            hint = f"; write it as {int(answer)}" if answer.isascii() and answer.isdigit() \
+                and int(answer) < self.config.base else ""
+            return (f"answer {json.dumps(answer, ensure_ascii=False)} is a string, but the functions "
+                    f"{names(True)} answer integers{hint}")
+        return head_problem(answer, self.config.base, self.config.cells)
+
+    def answer_is_int(self, out: AugmentedOutput) -> torch.Tensor:
+        """(B,) whether the most probable function answers with r0 (else with memory)."""
+        return self.scalar_output[out.parse.selection.argmax(-1)]
