@@ -29,6 +29,7 @@ from ..asm import ParsedFile, Program, link, parse
 from ..compiler import compile_program
 from ..config import MachineConfig
 from ..errors import InputError
+from ..exact import ExactProgram, ExactRun, run_exact
 from ..machine import Machine
 from ..state import State
 
@@ -147,6 +148,7 @@ class Library(nn.Module):
         self.machine = Machine(compile_program(self.program, trainable=trainable), alu=alu)
         self.register_buffer("entries", torch.tensor([self.program.labels[f] for f in self.functions]),
                              persistent=False)
+        self._exact: ExactProgram | None = None  # built on first run_exact
 
     def initial_state(self, registers: torch.Tensor, memory: torch.Tensor) -> State:
         """One machine per (example, function): (B*F, ...) with the counter at each
@@ -169,6 +171,18 @@ class Library(nn.Module):
         returns the machine's :class:`~neurocompiler.machine.Run`."""
         state = self._start(registers, memory, self.entries[index].expand(registers.shape[0]))
         return self.machine.run(state, max_steps, tol)
+
+    def run_exact(self, index: int, registers: torch.Tensor, memory: torch.Tensor,
+                  max_steps: int = 2000) -> ExactRun:
+        """Run function ``index`` exactly, as :meth:`run_one` starts it, from (B, R) long
+        registers and (B, m) long memory; see :func:`~neurocompiler.exact.run_exact`."""
+        if self._exact is None:
+            self._exact = ExactProgram(self.program)
+        self._exact = self._exact.to(registers.device)
+        R = registers.clone()
+        R[:, RETURN_REGISTER] = self.config.base - 1
+        entries = self.entries[index].to(registers.device).expand(registers.shape[0])
+        return run_exact(self._exact, R, memory, entries, max_steps)
 
     def forward(self, selection: torch.Tensor, registers: torch.Tensor, memory: torch.Tensor,
                 max_steps: int = 2000, tol: float = 1e-6) -> LibraryOutput:
