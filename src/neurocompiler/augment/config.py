@@ -10,7 +10,7 @@ from .backbone import BackboneConfig
 ARG_REGISTERS = (1, 2, 3)  # the library ABI's argument registers
 
 
-PARSINGS = ("slots", "pooled")
+PARSINGS = ("general", "slots", "pooled")
 
 
 CELL_VALUES = ("context", "embedding", "token")  # where the slot parser reads a copied token's value
@@ -51,6 +51,7 @@ _COPIES = {**_SPANS, "register_values": "copy"}
 
 
 PARSES = {
+    "general": {"parsing": "general"},
     "slots": {"parsing": "slots", **_SOFT},
     "pooled": {"parsing": "pooled", **_SOFT},
     "spans": {**_SPANS, "register_values": "context"},
@@ -86,6 +87,9 @@ class AugmentConfig:
     # comparisons and swaps (docs/RESULTS.md); a mixture of exact runs does not, and its
     # gradient favours the spans that answer best.
     span_candidates: int = 0
+    # the general parse (parsing="general", :mod:`.general`): K discrete parses per
+    # function and question in training, each run exactly where its readings are exact
+    candidates: int = 4
     # "context": an argument register reads the value of the token it points at from the
     # token's hidden state (a classifier over 0..base-1); "copy" (slots only): also the
     # number the token spells, or its character's code, exactly, mixed with the context
@@ -186,6 +190,8 @@ class AugmentConfig:
         if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
             raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
                              f"got {self.span_candidates} with {self.parsing}")
+        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
+            raise InputError(f"candidates: expected an integer >= 1, got {self.candidates!r}")
         if not self.function_loss >= 0.0:
             raise InputError(f"function_loss: expected a weight >= 0, got {self.function_loss}")
         if not 0.0 <= self.selection_floor < 1.0:

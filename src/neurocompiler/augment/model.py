@@ -16,8 +16,19 @@ from ..machine import Machine
 from .answerer import Answerer, _fill, _full_precision, widen_state
 from .backbone import build_backbone, pool
 from .config import ARG_REGISTERS, AugmentConfig
-from .outputs import AugmentedOutput, Parse, _answer_ce, _zero, answer_confidence, answer_loss, decode_answers
+from .outputs import FLOOR, IGNORE, AugmentedOutput, answer_nll, Parse, _answer_ce, _zero, answer_confidence, answer_loss, decode_answers
+from .general import GeneralParse, GeneralParser, run_candidates
+from .selection import SelectionHead
 from .slots import PooledParser, SlotParser
+from .units import Items, Units, pack, question_units
+
+TEXT_WIDTH = 32  # characters kept of each token's text (a longer token reads as none)
+ANY_CODE = 0x110000  # token texts keep every character; units drop those the base cannot hold
+
+
+def _log(p: torch.Tensor) -> torch.Tensor:
+    """log p, clamped: the general parse's answer logits (its answer distribution as it is)."""
+    return p.clamp_min(FLOOR).log()
 
 
 class AugmentedLM(Answerer):
@@ -46,7 +57,15 @@ class AugmentedLM(Answerer):
         self.span_of = [listing.index(i) if i in listing else 0 for i in range(len(config.functions))]
         self.select = nn.Linear(dim, len(config.functions))
         pointers = len(ARG_REGISTERS) * (len(config.functions) if config.per_function_registers else 1)
-        if config.parsing == "slots":
+        if config.parsing == "general":
+            self.select = SelectionHead(dim, len(config.functions))
+            self.parser = GeneralParser.build(dim, n, [specs[f] for f in config.functions], config.candidates,
+                                              self.library.config.registers)
+            # each token's text as character codes (tokenizer.token_chars), saved with the weights
+            self.register_buffer("token_text", torch.zeros(self.backbone.config.vocab_size, TEXT_WIDTH,
+                                                           dtype=torch.long))
+            self._units: dict[tuple[int, ...], Units] = {}
+        elif config.parsing == "slots":
             self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
                                      config.list_length, config.span_candidates, config.register_values,
                                      config.register_offsets, spans=max(1, len(listing)),
@@ -74,6 +93,9 @@ class AugmentedLM(Answerer):
             _fill(self.token_chars, token_chars(tokenizer, self.config.base, self.config.cells), 0)
         if hasattr(self, "token_copies"):
             _fill(self.token_copies, token_copies(tokenizer, self.config.base), -1)
+        if hasattr(self, "token_text"):
+            _fill(self.token_text, token_chars(tokenizer, ANY_CODE, TEXT_WIDTH), 0)
+            self._units.clear()
 
     def widen(self, base: int, alu: str | None = None) -> "AugmentedLM":
         """At base ``base`` >= the trained one: the value heads give the new values
@@ -103,6 +125,8 @@ class AugmentedLM(Answerer):
 
     def _parse(self, z: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Parse:
         pooled = pool(z, attention_mask)
+        if isinstance(self.parser, GeneralParser):
+            return self.parser(z, attention_mask, pooled, self.items(input_ids, attention_mask), self.select(pooled))
         own = None  # what a cell copies from a token itself, when it does not read z
         if self.config.parsing == "slots" and self.config.cell_values == "embedding":
             own = self.backbone.get_input_embeddings()(input_ids).float()
@@ -142,8 +166,24 @@ class AugmentedLM(Answerer):
         with _full_precision(input_ids):  # the computer's distributions stay float32 under autocast
             return self._run(parse, input_ids.shape[0])
 
+    def items(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Items:
+        """The questions' exact readings (:mod:`.units`), cached per question."""
+        ids = (input_ids * attention_mask).tolist()
+        texts = self.token_text[input_ids].tolist()
+        out = []
+        for row, codes, m in zip(ids, texts, attention_mask.tolist()):
+            key = tuple(row[:sum(m)])
+            if key not in self._units:
+                self._units[key] = question_units(["".join(map(chr, (c for c in cs if c))) if real else ""
+                                                   for cs, real in zip(codes, m)],
+                                                  self.config.cells, self.config.base)
+            out.append(self._units[key])
+        return pack(out, self.config.cells, input_ids.device)
+
     def _run(self, parse: Parse, B: int) -> AugmentedOutput:
         """Every library function on the parse, mixed over span candidates and selection."""
+        if isinstance(parse, GeneralParse):
+            return self._run_general(parse)
         n, cfg = self.config.base, self.library.config
         K = 1 if parse.weights is None else parse.weights.shape[1]  # parses per question (every span's K)
         if K > 1:  # what a memoryless function sees: the first span's candidates' cells, mixed
@@ -179,9 +219,43 @@ class AugmentedLM(Answerer):
                    self.str_head(torch.stack([f[0] for f in finals], 1)))
         return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps, own)
 
+    def _run_general(self, parse: GeneralParse) -> AugmentedOutput:
+        """Every function on its candidate parses (:func:`.general.run_candidates`), mixed
+        by the selection. A function answers only in its own kind: r0 for the ones with
+        ``#@ outputs``, memory for the others, so the mixture gives an integer answer no
+        probability from a list function's r0, nor a string answer from an adder's memory."""
+        exact = not self.config.trainable_library
+        runs = [run_candidates(self.library, i, c, self.config.max_steps, exact) for i, c in enumerate(parse.candidates)]
+        scalar = self.scalar_output.to(parse.selection)  # (F,)
+        r0 = torch.stack([r.r0 for r in runs], 1) * scalar[:, None]  # (B, F, n)
+        M = torch.stack([r.M for r in runs], 1) * (1 - scalar)[:, None, None]  # (B, F, cells, n)
+        h = torch.stack([r.h for r in runs], 1)
+        w = parse.selection
+        mixed = [torch.einsum("bf,bf...->b...", w, t) for t in (M, r0, h)]
+        # In training, each function's own answer too (loss): its parse learns from every question it
+        # can answer, however little the selection gives it yet
+        own = (_log(r0), _log(M)) if self.training else None
+        return AugmentedOutput(parse, _log(mixed[1]), _log(mixed[0]), mixed[2],
+                               torch.stack([r.steps for r in runs], 1), own)
+
     def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
         """The answer's cross-entropy under the mixture (§3.4), plus, in training with
-        ``function_loss``, that weight times the mean of each function's own."""
+        ``function_loss``, that weight times the mean of each function's own. The general
+        parse's: the answer's marginal likelihood (:func:`.outputs.answer_nll`) plus the
+        sum over functions of each one's own, in its own kind only, so the parse of
+        ``reverse`` never learns to put a count in r0. With the general parse a function's own loss counts
+        only answers of its kind, so the parse of ``reverse`` never learns to put a count in r0."""
+        if isinstance(self.parser, GeneralParser):  # the marginal likelihood itself, and each function's
+            loss = answer_nll(out.int_logits, out.str_logits, targets)
+            if out.own is not None:
+                ints, strs = out.own  # (B, F, n), (B, F, cells, n)
+                own = targets[:, None].repeat(1, ints.shape[1], 1)  # (B, F, 1 + cells): each counts its kind only
+                own[:, self.scalar_output, 1:] = IGNORE
+                own[:, ~self.scalar_output, 0] = IGNORE
+                # summed over functions: each parse learns as if it were selected
+                loss = loss + ints.shape[1] * answer_nll(ints.flatten(0, 1), strs.flatten(0, 1), own.flatten(0, 1),
+                                                         reachable=True)
+            return loss
         loss = answer_loss(out, targets)
         if out.own is not None:
             ints, strs = out.own  # (B, F, n), (B, F, cells, n)
@@ -204,6 +278,11 @@ class AugmentedLM(Answerer):
         out = self(ids.to(device), mask.to(device))
         sel = out.parse.selection[0]
         chosen = int(sel.argmax())
+        if isinstance(out.parse, GeneralParse):
+            return {"question": question, "answer": decode_answers(self, out)[0],
+                    "confidence": float(answer_confidence(self, out)[0]), "program": self.config.functions[chosen],
+                    "p_program": float(sel.max()), **self.parser.explain(out.parse, chosen),
+                    "p_halted": float(out.p_halted[0])}
         cells = out.parse.spans[self.span_of[chosen]].cells[0].argmax(-1).tolist()
         cells = cells[:cells.index(0)] if 0 in cells else cells
         registers = [int(self.r1(out.parse, chosen)[0].argmax()),

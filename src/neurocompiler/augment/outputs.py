@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from .model import AugmentedLM
 
 IGNORE = -100  # target of an unsupervised answer position
+FLOOR = 1e-12  # the least probability an answer logit reads (log FLOOR for 0)
 
 
 def _zero(n: int, like: torch.Tensor) -> torch.Tensor:
@@ -162,6 +164,24 @@ def _answer_ce(int_logits: torch.Tensor, str_logits: torch.Tensor, targets: torc
     per_pos = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")
     counts = (targets != IGNORE).sum(1).clamp_min(1)
     return (per_pos.sum(1) / counts).mean()
+
+
+def answer_nll(int_logp: torch.Tensor, str_logp: torch.Tensor, targets: torch.Tensor,
+               reachable: bool = False) -> torch.Tensor:
+    """The answer's negative log-likelihood under distributions given as log-probabilities
+    (B, n) and (B, cells, n) whose mass may be below 1 (a mixture that loses some, as
+    the general parse's does): per example, the integer's or the mean over the string's
+    cells; averaged over the batch. Unlike a softmax cross-entropy it has no normaliser,
+    so a parse gains nothing by losing mass on the wrong answers, and a question that no
+    parse answers gives no gradient at all. With ``reachable``, only the answer
+    positions some candidate gets right count (the others would add a constant)."""
+    logp = torch.cat([int_logp[:, None], str_logp], 1)  # (B, 1 + cells, n)
+    keep = targets != IGNORE
+    picked = logp.gather(-1, targets.clamp_min(0)[..., None])[..., 0]
+    if reachable:
+        keep = keep & (picked > math.log(FLOOR) + 1)
+    picked = picked * keep
+    return (-picked.sum(1) / keep.sum(1).clamp_min(1)).mean()
 
 
 def decode_answers(model: AugmentedLM, out: AugmentedOutput) -> list[int | str]:

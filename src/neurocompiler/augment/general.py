@@ -1,0 +1,251 @@
+"""The general parse: one discrete parse per function, learned by marginal likelihood.
+
+Every input of a library function is read from the question (:mod:`.units`):
+
+* a **list** (``M[0..r1-1]``, with r1 its length, or ``M[0..z]``) from a span, by the
+  :class:`~.spans.SpanReader`;
+* a **scalar** register from a number or a one-character unit, by the
+  :class:`~.numbers.NumberReader`, or from context, by the
+  :class:`~.context.ContextReader` (a soft value, for what the question does not spell).
+
+A function and one reading per input form a discrete parse. The
+:class:`~.sampler.CandidateSampler` draws K of them per function; each runs on the
+library, exactly (``Library.run_exact``) unless a reading is soft or the library is
+trainable, when it runs on the differentiable machine. Each function's runs are mixed by
+the candidates' renormalised probabilities and the functions by the
+:class:`~.selection.SelectionHead`, so the loss is the answer's marginal likelihood over
+the sampled parses (maximum marginal likelihood over a latent program, as in Guu et al.
+2017 and Liang et al.'s Neural Symbolic Machines): its gradient moves probability to the
+parses that answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..library import FunctionSpec, Library
+from .context import ContextReader
+from .numbers import NumberReader
+from .sampler import CandidateSampler
+from .spans import SpanReader
+from .units import Items
+
+KINDS = 3  # a scalar's reading: a number, a character, or from context
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which inputs each function reads: its list slot (or None), whether r1 is the
+    list's length, and its scalar registers with their slots."""
+
+    lists: tuple[int | None, ...]
+    list_r1: tuple[bool, ...]
+    scalars: tuple[tuple[tuple[int, int], ...], ...]  # per function: (register, scalar slot)
+
+    @classmethod
+    def of(cls, specs: Sequence[FunctionSpec]) -> "Layout":
+        lists, list_r1, scalars = [], [], []
+        n_lists = n_scalars = 0
+        for spec in specs:
+            has_list = "M[0..r1-1]" in spec.memory or "M[0..z]" in spec.memory
+            lists.append(n_lists if has_list else None)
+            n_lists += has_list
+            list_r1.append("M[0..r1-1]" in spec.memory)
+            regs = [r for r in spec.inputs if not (r == 1 and list_r1[-1])]
+            scalars.append(tuple((r, n_scalars + j) for j, r in enumerate(regs)))
+            n_scalars += len(regs)
+        return cls(tuple(lists), tuple(list_r1), tuple(scalars))
+
+    @property
+    def list_slots(self) -> int:
+        return sum(s is not None for s in self.lists)
+
+    @property
+    def scalar_slots(self) -> int:
+        return sum(len(s) for s in self.scalars)
+
+
+@dataclass
+class Candidates:
+    """Function i's K parses per question (rows B K, candidate-minor): exact register
+    values (B K, registers) and memory (B K, cells) as integers; per scalar register
+    ``(register, from context (B K,), its distribution (B K, n))``, one-hot where it is
+    exact; ``soft`` (B K,) rows with a reading from context; and the weights (B, K),
+    renormalised over the candidates."""
+
+    registers: torch.Tensor
+    memory: torch.Tensor
+    soft_values: list[tuple[int, torch.Tensor, torch.Tensor]]
+    soft: torch.Tensor
+    weights: torch.Tensor
+
+
+@dataclass
+class GeneralParse:
+    """The selection (B, F) and every function's :class:`Candidates`."""
+
+    selection: torch.Tensor
+    candidates: list[Candidates]
+    items: Items
+
+
+class GeneralParser(nn.Module):
+    """Given its readers and sampler (pytorch-ntm style), parse a batch for ``layout``."""
+
+    def __init__(self, layout: Layout, spans: SpanReader, numbers: NumberReader, context: ContextReader,
+                 kinds: nn.Linear, sampler: CandidateSampler, registers: int) -> None:
+        super().__init__()
+        self.layout, self.sampler, self.registers = layout, sampler, registers
+        self.spans, self.numbers, self.context, self.kinds = spans, numbers, context, kinds
+
+    @classmethod
+    def build(cls, dim: int, n: int, specs: Sequence[FunctionSpec], candidates: int,
+              registers: int) -> "GeneralParser":
+        layout = Layout.of(specs)
+        S = max(1, layout.scalar_slots)
+        kinds = nn.Linear(dim, S * KINDS)  # per slot: number, character or context, from the question
+        nn.init.zeros_(kinds.weight)
+        nn.init.zeros_(kinds.bias)
+        return cls(layout, SpanReader(dim, max(1, layout.list_slots)), NumberReader(dim, S),
+                   ContextReader(dim, S, n), kinds, CandidateSampler(candidates), registers)
+
+    def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor, items: Items,
+                selection: torch.Tensor) -> GeneralParse:
+        B = z.shape[0]
+        lists = self.spans(z, pooled, items)  # (B, L, S)
+        nums, chars = self.numbers(z, pooled, items)
+        kinds = self.kinds(pooled).view(B, -1, KINDS)
+        own = torch.zeros_like(kinds[..., :1])  # the context reading's own score is its kind's
+        scalars = torch.cat([nums + kinds[..., :1], chars + kinds[..., 1:2], own + kinds[..., 2:]], -1)  # (B, S, O)
+        values = self.context(z, pooled, mask)  # (B, S, n)
+        N, Q = nums.shape[-1], chars.shape[-1]
+        out = [self._candidates(i, items, lists, scalars, values, N, Q) for i in range(len(self.layout.lists))]
+        return GeneralParse(selection, out, items)
+
+    def explain(self, parse: GeneralParse, i: int) -> dict:
+        """Function i's most probable parse of the first question: the registers it loads
+        (a reading from context at its most probable value) and the list it reads."""
+        c = parse.candidates[i]
+        k = int(c.weights[0].argmax())
+        registers = {r: int(c.registers[k, r]) for r, _, _ in c.soft_values}
+        registers.update({r: int(v[k].argmax()) for r, ctx, v in c.soft_values if ctx[k]})
+        if self.layout.list_r1[i]:
+            registers[1] = int(c.registers[k, 1])
+        codes = c.memory[k].tolist()
+        return {"registers": {f"r{r}": v for r, v in sorted(registers.items())},
+                "from_context": [f"r{r}" for r, ctx, _ in c.soft_values if ctx[k]],
+                "memory": codes[:codes.index(0)] if 0 in codes else codes}
+
+    def _candidates(self, i: int, items: Items, lists: torch.Tensor, scalars: torch.Tensor,
+                    values: torch.Tensor, N: int, Q: int) -> Candidates:
+        """Function i's K candidates: its list's span, then its scalars one by one, each
+        from the options the ones before it left: an exact unit feeds one input at most
+        (two operands are two numbers of the question), the context reading any."""
+        B, K = values.shape[0], self.sampler.width(self.training)
+        device = values.device
+        rows = torch.arange(B, device=device)[:, None]
+        regs = torch.zeros(B, K, self.registers, dtype=torch.long, device=device)
+        memory = torch.zeros(B, K, items.span_codes.shape[-1], dtype=torch.long, device=device)
+        logp = values.new_zeros(B, K)
+        ok = torch.ones(B, K, dtype=torch.bool, device=device)
+        soft = torch.zeros(B, K, dtype=torch.bool, device=device)
+        soft_values = []
+        slot = self.layout.lists[i]
+        if slot is not None:
+            span = self.sampler.top(lists[:, slot], self.training)
+            memory = items.span_codes[rows, span.index]
+            if self.layout.list_r1[i]:
+                regs[..., 1] = items.span_len[rows, span.index]
+            logp, ok = logp + span.logp, ok & span.ok
+        taken = torch.zeros(B, K, scalars.shape[-1], dtype=torch.bool, device=device)
+        for j, (r, s) in enumerate(self.layout.scalars[i]):
+            if j == 0:
+                pick = self.sampler.top(scalars[:, s], self.training)
+            else:
+                pick = self.sampler.each(scalars[:, s, None].expand(B, K, -1).masked_fill(taken, float("-inf")),
+                                         self.training)
+            o = pick.index
+            ctx = o >= N + Q
+            taken = taken | (F.one_hot(o, scalars.shape[-1]).bool() & ~ctx[..., None])
+            number = items.number_value[rows, o.clamp(max=N - 1)]
+            char = items.char_value[rows, (o - N).clamp(0, Q - 1)]
+            regs[..., r] = torch.where(o < N, number, torch.where(o < N + Q, char, 0))
+            soft |= ctx
+            soft_values.append((r, ctx.flatten(), torch.where(ctx[..., None], values[:, s, None], F.one_hot(
+                regs[..., r], values.shape[-1]).to(values)).flatten(0, 1)))
+            logp, ok = logp + pick.logp, ok & pick.ok
+        weights = logp.masked_fill(~ok, float("-inf")).softmax(-1)
+        weights = torch.nan_to_num(weights)  # a question with no parse at all (every candidate not ok)
+        return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), soft_values, soft.flatten(), weights)
+
+
+@dataclass
+class Runs:
+    """Function i's runs mixed over its candidates: memory (B, cells, n), r0 (B, n),
+    P(halted) (B,) and steps (B,)."""
+
+    M: torch.Tensor
+    r0: torch.Tensor
+    h: torch.Tensor
+    steps: torch.Tensor
+
+
+def run_candidates(library: Library, i: int, c: Candidates, max_steps: int, exact: bool) -> Runs:
+    """Run function i on its candidates and mix them. With ``exact`` (a frozen
+    library) every run is exact: a reading from context is marginalised over its
+    :data:`SUPPORT` most probable values, one exact run each, weighted by its
+    probability (the truncated mass counts as a wrong answer), so gradients reach the
+    context reader through the weights. Without it (a trainable library) the candidates
+    run on the differentiable machine, the soft readings as distributions."""
+    B, K = c.weights.shape
+    run = _marginal(library, i, c, max_steps) if exact else _soft(library, i, c, max_steps)
+    mix = lambda t: torch.einsum("bk,bk...->b...", c.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
+    return Runs(mix(run.M), mix(run.r0), mix(run.h), run.steps.reshape(B, K).amax(1))
+
+
+SUPPORT = 16  # values of a reading from context that run exactly (its most probable)
+
+
+def _marginal(library: Library, i: int, c: Candidates, max_steps: int) -> Runs:
+    """Per candidate row: exact runs over the top values of its soft readings, mixed."""
+    n = library.config.base
+    rows, C = c.memory.shape
+    origin = torch.arange(rows, device=c.memory.device)
+    registers, weight = c.registers, c.weights.new_ones(rows)
+    # a row with s readings from context runs SUPPORT ** (1 / s) values of each
+    count = sum(ctx.long() for _, ctx, _ in c.soft_values) if c.soft_values else origin * 0
+    width = torch.floor(SUPPORT ** (1 / count.clamp_min(1).double()) + 1e-9).long().clamp(1, n)
+    top = min(SUPPORT, n)
+    for r, from_context, values in c.soft_values:  # expand each row that reads register r from context
+        ctx = from_context[origin]
+        if not ctx.any():
+            continue
+        p, v = values[origin[ctx]].topk(top, -1)  # (x, top)
+        keep = (torch.arange(top, device=p.device) < width[origin[ctx], None]).flatten()
+        grown = registers[ctx].repeat_interleave(top, 0)
+        grown[:, r] = v.flatten()
+        registers = torch.cat([registers[~ctx], grown[keep]])
+        weight = torch.cat([weight[~ctx], (weight[ctx, None] * p).flatten()[keep]])
+        origin = torch.cat([origin[~ctx], origin[ctx].repeat_interleave(top)[keep]])
+    run = library.run_exact(i, registers, c.memory[origin], max_steps=max_steps)
+    r0 = weight.new_zeros(rows * n).index_add(0, origin * n + run.registers[:, 0], weight).view(rows, n)
+    cell = (origin[:, None] * C + torch.arange(C, device=origin.device)) * n + run.memory
+    M = weight.new_zeros(rows * C * n).index_add(0, cell.flatten(), weight.repeat_interleave(C)).view(rows, C, n)
+    h = weight.new_zeros(rows).index_add(0, origin, weight * run.halted.to(weight))
+    steps = torch.zeros(rows, dtype=torch.long, device=origin.device).scatter_reduce(0, origin, run.steps, "amax")
+    return Runs(M, r0, h, steps)
+
+
+def _soft(library: Library, i: int, c: Candidates, max_steps: int) -> Runs:
+    """Every candidate on the differentiable machine, its soft readings as distributions."""
+    n = library.config.base
+    R = F.one_hot(c.registers, n).to(c.weights)
+    for r, _, value in c.soft_values:
+        R = torch.cat([R[:, :r], value[:, None], R[:, r + 1:]], 1)
+    out = library.run_one(i, R, F.one_hot(c.memory, n).to(R), max_steps=max_steps)
+    return Runs(out.state.M, out.state.R[:, 0], out.state.h, out.steps)
