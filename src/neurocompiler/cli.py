@@ -257,8 +257,9 @@ def _lm_commands(sub) -> None:
                        "the run directory --out (config, tokenizer, data split, safetensors "
                        "checkpoint, metrics CSV/JSONL, curves.png). Several processes: "
                        "torchrun --nproc_per_node K -m neurocompiler train ...")
-    p.add_argument("--task", default="arithmetic",
-                   help="arithmetic | fib | sort | count | reverse | mixed | jsonl")
+    p.add_argument("--task", default=None,
+                   help="arithmetic | fib | sort | count | reverse | mixed | jsonl (default: jsonl with --train, "
+                   "else arithmetic)")
     p.add_argument("--train", dest="train_file", metavar="FILE", help="--task jsonl: training data")
     p.add_argument("--test", dest="test_file", metavar="FILE", help="--task jsonl: test data")
     p.add_argument("--answers", choices=("auto", "int", "str"), default="auto",
@@ -278,13 +279,17 @@ def _lm_commands(sub) -> None:
     p.add_argument("--base", type=_int_at_least(2), default=None, metavar="N",
                    help="values are 0..N-1 (default: --task jsonl fits it to the training file: the least power "
                    "of two above its numbers, answers' characters and the library's length; a generated task 128)")
-    p.add_argument("--cells", type=_int_at_least(1), default=16, help="memory cells parsed")
+    p.add_argument("--cells", type=_int_at_least(1), default=None, help="memory cells parsed (default: --task "
+                   "jsonl fits them to the training file: its longest string answer and question; a generated "
+                   "task 16)")
     p.add_argument("--functions", metavar="F,F,...", help="library functions to select from "
-                   "(default: the task's)")
+                   "(default: the task's; --task jsonl: the whole library)")
     p.add_argument("--architecture", choices=("augmented", "direct", "autoregressive"), default="augmented",
                    help="a baseline without the computer: direct (heads straight on z) or "
                    "autoregressive (writes the answer)")
-    p.add_argument("--parse", choices=tuple(PARSES), help="a named parse: slots (soft pointers), pooled "
+    p.add_argument("--parse", choices=tuple(PARSES), help="a named parse: general (every input a span, "
+                   "number or character of the question, or read from context; one discrete parse per function, "
+                   "run exactly; the default of --task jsonl), slots (soft pointers), pooled "
                    "(the paper's), spans (exact copies of a quoted string, K discrete spans) or copies (spans, and "
                    "registers that copy numbers and characters) or offsets (copies, and a learned shift of a "
                    "copied number); default: the task's. The flags below override "
@@ -436,11 +441,17 @@ def _check_resume(args, cfg) -> None:
                                  f"as it was, or start a new run (another --out, or --overwrite)")
 
 
-def _cmd_train(args) -> int:
+def train_config(args):
+    """The :class:`~neurocompiler.train.TrainConfig` of parsed ``train`` arguments: what
+    ``neurocompiler train ...`` trains (``experiment outside`` trains the same)."""
     from .augment import PARSES, AugmentConfig, BackboneConfig
     from .tasks import TASKS
-    from .train import TrainConfig, train
+    from .train import TrainConfig
 
+    if args.task is None:  # a file given is the data; without one, the demo's task
+        args.task = "jsonl" if args.train_file or args.test_file else "arithmetic"
+    if args.cells is None and args.task in TASKS:
+        args.cells = 16
     options = {}
     if args.lengths:
         options["lengths"] = tuple(args.lengths)
@@ -455,7 +466,7 @@ def _cmd_train(args) -> int:
         functions = tuple(load_specs())
     backbone = BackboneConfig(model_path=args.model, dim=args.dim, heads=args.heads,
                               kv_heads=args.kv_heads, layers=args.layers, embedding_std=args.embedding_std)
-    parse = dict(PARSES[args.parse or (TASKS[args.task].parse if args.task in TASKS else "slots")])
+    parse = dict(PARSES[args.parse or (TASKS[args.task].parse if args.task in TASKS else "general")])
     for name in parse:  # a flag given overrides that part of the named parse
         if getattr(args, name) is not None:
             parse[name] = getattr(args, name)
@@ -471,6 +482,13 @@ def _cmd_train(args) -> int:
                       batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
                       warmup=args.warmup, seed=args.seed, tokenizer=args.tokenizer, device=args.device,
                       bf16=args.bf16, model=model, architecture=args.architecture)
+    return cfg
+
+
+def _cmd_train(args) -> int:
+    from .train import train
+
+    cfg = train_config(args)
     if args.resume:
         _check_resume(args, cfg)
     metrics = train(cfg, resume=args.resume, progress=not args.no_progress, overwrite=args.overwrite)

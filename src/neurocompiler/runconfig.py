@@ -124,6 +124,28 @@ def fit_base(examples: Sequence[Example], functions: Sequence[str]) -> tuple[int
     return base, f"base {base}: the least power of two above {top}, {why} (--base to choose another)"
 
 
+MIN_CELLS, SPAN_CELLS = 16, 64  # memory cells at least; at most the longest question asks for
+
+
+def fit_cells(examples: Sequence[Example]) -> tuple[int, str]:
+    """Memory cells for the data, and why: a power of two that holds the longest string
+    answer and its terminating 0, and the longest question's text (a list read from the
+    question, such as a sentence whose letters are counted, is at most that long) up to
+    :data:`SPAN_CELLS` (a longer list costs a sort quadratically many steps)."""
+    answer = max(((len(e.answer) + 1, e) for e in examples if isinstance(e.answer, str)),
+                 key=lambda t: t[0], default=(0, None))
+    question = max(((len(e.question.strip()), e) for e in examples), key=lambda t: t[0], default=(0, None))
+    need, why = max((MIN_CELLS, "the least"),
+                    (answer[0], answer[1] and f"the answer {answer[1].answer!r} and its terminating 0 "
+                     f"({answer[1].source or 'the training set'})"),
+                    (min(question[0], SPAN_CELLS), question[1] and (
+                        f"the longest question, {question[0]} characters ({question[1].source or 'the training set'})"
+                        + (f", capped at {SPAN_CELLS}" if question[0] > SPAN_CELLS else ""))),
+                    key=lambda t: t[0])
+    cells = 1 << (need - 1).bit_length()
+    return cells, f"cells {cells}: the least power of two holding {need} characters, {why} (--cells to choose another)"
+
+
 def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"), parents=True)
 

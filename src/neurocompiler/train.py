@@ -49,7 +49,7 @@ from .footprint_lm import Plan, plan_training
 from .library.bounds import step_budget
 from .metrics import iter_metrics, plot_metrics, write_metrics
 from .resources import Estimate, budget
-from .runconfig import ARCHITECTURES, TrainConfig, device_problem, fit_base, make_data, pick_device, write_json
+from .runconfig import ARCHITECTURES, TrainConfig, device_problem, fit_base, fit_cells, make_data, pick_device, write_json
 from .step import NonFiniteLossError, accumulate_gradients
 from .tasks import Example, load_jsonl, save_jsonl
 from .tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
@@ -106,6 +106,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         if cfg.model.base is None:  # fitted to the data: said, and saved with the run
             base, why = fit_base(train_set, cfg.model.functions)
             cfg.model = replace(cfg.model, base=base)
+            if rank == 0:
+                log(why)
+        if cfg.model.cells is None:  # fitted to the data: said, and saved
+            cells, why = fit_cells(train_set)
+            cfg.model = replace(cfg.model, cells=cells)
             if rank == 0:
                 log(why)
         if cfg.model.max_steps is None:  # measured at this base and these cells: said, and saved
@@ -235,7 +240,11 @@ def train_or_reuse(cfg: TrainConfig, progress: bool = True, log=print) -> dict:
                 d = json.loads(json.dumps({**c.to_dict(), "out": "", "device": "", "epochs": 0}))
                 d["model"]["backbone"]["vocab_size"] = 0
                 return d
-            same = plain(saved) == plain(cfg) and cfg.epochs >= saved.epochs \
+            mine = plain(cfg)
+            for key in ("base", "cells", "max_steps"):  # not chosen yet: what the run derived from its data
+                if getattr(cfg.model, key) is None:
+                    mine["model"][key] = getattr(saved.model, key)
+            same = plain(saved) == mine and cfg.epochs >= saved.epochs \
                 and checkpoint.current_dir(Path(cfg.out)) is not None
         except (OSError, ValueError, TypeError, InputError):
             same = False

@@ -64,7 +64,9 @@ PARSES = {
 class AugmentConfig:
     # values are 0..base-1; None: not chosen yet (train derives it from the data, runconfig.fit_base)
     base: int | None = 128
-    cells: int = 16  # memory cells parsed from the question and read for string answers
+    # memory cells parsed from the question and read for string answers; None: not chosen
+    # yet (train fits them to the data, runconfig.fit_cells)
+    cells: int | None = 16
     functions: tuple[str, ...] = ("add", "sub", "mul", "div")
     parsing: str = "slots"
     # "context": a cell's value comes from the token's hidden state, which also sees the
@@ -199,7 +201,7 @@ class AugmentConfig:
         if self.max_steps is not None and (isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int)
                                            or self.max_steps < 1):
             raise InputError(f"max_steps: expected an integer >= 1, got {self.max_steps!r}")
-        if not 1 <= self.cells <= base:
+        if self.cells is not None and not 1 <= self.cells <= base:
             raise InputError(f"cells: expected 1..{self.base}, got {self.cells}")
 
     def to_dict(self) -> dict:

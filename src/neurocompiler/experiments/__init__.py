@@ -15,6 +15,7 @@ EXPERIMENTS = {
     "sort": "neurocompiler.experiments.sort",
     "mixed": "neurocompiler.experiments.mixed",
     "baselines": "neurocompiler.experiments.baselines",
+    "outside": "neurocompiler.experiments.outside",
 }
 
 

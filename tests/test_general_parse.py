@@ -1,0 +1,143 @@
+"""The general parse (issue #19): its units, its sampler, its exact runs and its gradients."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+import torch
+
+from neurocompiler.augment import AugmentConfig, AugmentedLM, BackboneConfig
+from neurocompiler.augment.general import SUPPORT, Candidates, run_candidates
+from neurocompiler.augment.sampler import CandidateSampler
+from neurocompiler.augment.units import pack, question_units
+from neurocompiler.interpreter import run as interpret
+from neurocompiler.library import Library, RETURN_REGISTER
+from neurocompiler.tokenizer import build_tokenizer, encode
+
+# (question, numbers, one-character units, spans that must be among the spans) as data
+UNIT_CASES = [
+    ("Calculate 97 - 64.", [97, 64], ["-", "."], ["97", "97 - 64", "64."]),
+    ("Reverse the word hello", [], [], ["hello", "the word hello"]),
+    ("How many times does the letter a appear in the cat sat?", [], ["a", "?"], ["the cat sat", "a"]),
+    ("Example: cat -> tac. Now do: planet", [], [":", ".", ":"], ["planet", "cat", "tac"]),
+    ('Sort "dlifdbabejld"', [], ['"', '"'], ["dlifdbabejld", '"dlifdbabejld"']),
+    ("x5 = 12, so 300 is too big", [5, 12], ["x", "5", "=", ","], ["x5", "12"]),
+]
+
+
+def _texts(tok, question: str) -> list[str]:
+    ids = [tok.bos_token_id] + tok(question, add_special_tokens=False)["input_ids"]
+    return ["" if i in tok.all_special_ids else tok.decode([i]) for i in ids]
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+@pytest.mark.parametrize("question,numbers,chars,spans", UNIT_CASES)
+def test_units_read_numbers_across_tokens_characters_and_spans(kind, question, numbers, chars, spans):
+    tok = build_tokenizer(kind, [q for q, *_ in UNIT_CASES] * 5, vocab_size=300)
+    u = question_units(_texts(tok, question), cells=16, base=128)
+    assert [v for _, v in u.numbers] == numbers  # 300 does not fit base 128
+    assert [chr(c) for _, c in u.chars] == chars
+    texts = {"".join(map(chr, codes)) for _, _, codes in u.spans}
+    assert set(spans) <= texts
+    assert all(t == t.strip() and 1 <= len(t) <= 16 for t in texts)  # whole units, no blank at an edge
+    assert not any(t.endswith("hel") or t.startswith("ello") for t in texts)  # never half a unit
+
+
+def test_pack_pads_and_marks():
+    tok = build_tokenizer("char")
+    units = [question_units(_texts(tok, q), 16, 128) for q in ("add 3 and 4", "no numbers")]
+    items = pack(units, 16, torch.device("cpu"))
+    assert items.number_ok.tolist() == [[True, True], [False, False]]
+    assert items.number_value[0].tolist() == [3, 4]
+    assert items.span_len[items.span_ok].min() >= 1
+
+
+def test_sampler_draws_distinct_options_and_the_argmax_in_evaluation():
+    logits = torch.tensor([[0.0, 2.0, float("-inf"), 1.0]])
+    s = CandidateSampler(4)
+    top = s.top(logits, training=True)
+    assert top.ok.tolist() == [[True, True, True, False]]  # 3 options, 4 candidates
+    assert sorted(top.index[0, :3].tolist()) == [0, 1, 3]
+    assert torch.allclose(top.logp[0, :3].exp().sum(), torch.tensor(1.0))
+    assert s.top(logits, training=False).index.tolist() == [[1]]
+    none = s.each(torch.full((1, 2, 3), float("-inf")), training=True)
+    assert not none.ok.any() and torch.isfinite(none.logp).all()
+
+
+def _library(functions=("add", "sub", "count", "fib", "insertion_sort")):
+    from neurocompiler.config import MachineConfig
+
+    return Library(MachineConfig(base=64, memory=8), functions)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_candidates_agree_with_the_interpreter(seed):
+    """Exact readings: the mixed runs are the interpreter's results, weighted."""
+    lib = _library()
+    rng = random.Random(seed)
+    B, K = 3, 2
+    for i, name in enumerate(lib.functions):
+        regs = torch.zeros(B * K, lib.config.registers, dtype=torch.long)
+        regs[:, 1:4] = torch.tensor([[rng.randrange(1, 5) for _ in range(3)] for _ in range(B * K)])
+        mem = torch.tensor([[rng.randrange(1, 64) for _ in range(8)] for _ in range(B * K)])
+        weights = torch.rand(B, K).softmax(-1)
+        c = Candidates(regs, mem, [], torch.zeros(B * K, dtype=torch.bool), weights)
+        runs = run_candidates(lib, i, c, max_steps=500, exact=True)
+        for b in range(B):
+            want = torch.zeros(64)
+            for k in range(K):
+                R = regs[b * K + k].tolist()
+                R[RETURN_REGISTER] = 63
+                program = dataclasses.replace(lib.program, entry=int(lib.entries[i]))
+                out = interpret(program, R, mem[b * K + k].tolist(), max_steps=500)
+                want[out.registers[0]] += weights[b, k]
+            assert torch.allclose(runs.r0[b], want, atol=1e-6), name
+
+
+def test_a_context_reading_is_marginalised_and_its_gradient_is_exact():
+    """add(r1 from context, r2 = 3): the answer's probability is the context's at
+    answer - 3 (within the SUPPORT most probable values), and so is its gradient."""
+    lib = _library(("add",))
+    n = lib.config.base
+    logits = torch.randn(1, n, dtype=torch.float64, requires_grad=True)
+    regs = torch.zeros(1, lib.config.registers, dtype=torch.long)
+    regs[0, 2] = 3
+    c = Candidates(regs, torch.zeros(1, 8, dtype=torch.long), [(1, torch.tensor([True]), logits.softmax(-1))],
+                   torch.tensor([True]), torch.ones(1, 1, dtype=torch.float64))
+    runs = run_candidates(lib, 0, c, max_steps=10, exact=True)
+    p = logits.softmax(-1)[0]
+    top = p.topk(SUPPORT).indices
+    want = torch.zeros(n, dtype=torch.float64).index_add(0, (top + 3) % n, p[top])
+    assert torch.allclose(runs.r0[0], want)
+    answer = int((top[0] + 3) % n)
+    (got,) = torch.autograd.grad(runs.r0[0, answer], logits)
+    (want_grad,) = torch.autograd.grad(logits.softmax(-1)[0, top[0]], logits)
+    assert torch.allclose(got, want_grad)
+
+
+def test_gradcheck_through_the_candidate_weights():
+    lib = _library(("sub",))
+    regs = torch.zeros(2, lib.config.registers, dtype=torch.long)
+    regs[:, 1], regs[:, 2] = torch.tensor([9, 5]), torch.tensor([4, 5])
+    mem = torch.zeros(2, 8, dtype=torch.long)
+
+    def f(logp):
+        c = Candidates(regs, mem, [], torch.zeros(2, dtype=torch.bool), logp.softmax(-1))
+        return run_candidates(lib, 0, c, max_steps=10, exact=True).r0
+
+    assert torch.autograd.gradcheck(f, (torch.randn(1, 2, dtype=torch.float64, requires_grad=True),))
+
+
+def test_the_model_explains_a_parse_and_every_function_answers_in_its_own_kind():
+    tok = build_tokenizer("char")
+    cfg = AugmentConfig(base=128, cells=16, functions=("add", "reverse"), parsing="general", max_steps=200,
+                        backbone=BackboneConfig(vocab_size=len(tok), dim=16, layers=2, heads=2, kv_heads=1))
+    m = AugmentedLM(cfg)
+    m.use_tokenizer(tok)
+    m.eval()
+    x = m.explain(tok, "What is 12 + 30?")
+    assert x["program"] in ("add", "reverse") and set(x) >= {"registers", "memory", "confidence", "p_program"}
+    out = m(*encode(tok, ["What is 12 + 30?", "Reverse abc"]))
+    assert torch.isfinite(out.int_logits).all() and torch.isfinite(out.str_logits).all()
