@@ -84,7 +84,7 @@ def test_exact_candidates_agree_with_the_interpreter(seed):
         mem = torch.tensor([[rng.randrange(1, 64) for _ in range(8)] for _ in range(B * K)])
         weights = torch.rand(B, K).softmax(-1)
         c = Candidates(regs, mem, [], torch.zeros(B * K, dtype=torch.bool), weights)
-        runs = run_candidates(lib, i, c, max_steps=500, exact=True)
+        runs = run_candidates(lib, [c] * len(lib.functions), max_steps=500, exact=True)[i]
         for b in range(B):
             want = torch.zeros(64)
             for k in range(K):
@@ -106,7 +106,7 @@ def test_a_context_reading_is_marginalised_and_its_gradient_is_exact():
     regs[0, 2] = 3
     c = Candidates(regs, torch.zeros(1, 8, dtype=torch.long), [(1, torch.tensor([True]), logits.softmax(-1))],
                    torch.tensor([True]), torch.ones(1, 1, dtype=torch.float64))
-    runs = run_candidates(lib, 0, c, max_steps=10, exact=True)
+    runs = run_candidates(lib, [c], max_steps=10, exact=True)[0]
     p = logits.softmax(-1)[0]
     top = p.topk(SUPPORT).indices
     want = torch.zeros(n, dtype=torch.float64).index_add(0, (top + 3) % n, p[top])
@@ -125,7 +125,7 @@ def test_gradcheck_through_the_candidate_weights():
 
     def f(logp):
         c = Candidates(regs, mem, [], torch.zeros(2, dtype=torch.bool), logp.softmax(-1))
-        return run_candidates(lib, 0, c, max_steps=10, exact=True).r0
+        return run_candidates(lib, [c], max_steps=10, exact=True)[0].r0
 
     assert torch.autograd.gradcheck(f, (torch.randn(1, 2, dtype=torch.float64, requires_grad=True),))
 

@@ -195,29 +195,36 @@ class Runs:
     steps: torch.Tensor
 
 
-def run_candidates(library: Library, i: int, c: Candidates, max_steps: int, exact: bool) -> Runs:
-    """Run function i on its candidates and mix them. With ``exact`` (a frozen
-    library) every run is exact: a reading from context is marginalised over its
-    :data:`SUPPORT` most probable values, one exact run each, weighted by its
-    probability (the truncated mass counts as a wrong answer), so gradients reach the
-    context reader through the weights. Without it (a trainable library) the candidates
-    run on the differentiable machine, the soft readings as distributions."""
-    B, K = c.weights.shape
-    run = _marginal(library, i, c, max_steps) if exact else _soft(library, i, c, max_steps)
-    mix = lambda t: torch.einsum("bk,bk...->b...", c.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
-    return Runs(mix(run.M), mix(run.r0), mix(run.h), run.steps.reshape(B, K).amax(1))
+def run_candidates(library: Library, candidates: Sequence[Candidates], max_steps: int,
+                   exact: bool) -> list[Runs]:
+    """Run every function on its candidates and mix each function's. With ``exact`` (a
+    frozen library) every run is exact, all functions' rows in one batch: a reading from
+    context is marginalised over its :data:`SUPPORT` most probable values, one exact run
+    each, weighted by its probability (the truncated mass counts as a wrong answer), so
+    gradients reach the context reader through the weights. Without it (a trainable
+    library) the candidates run on the differentiable machine, the soft readings as
+    distributions."""
+    if exact:
+        runs = _marginal(library, candidates, max_steps)
+    else:
+        runs = [_soft(library, i, c, max_steps) for i, c in enumerate(candidates)]
+    out = []
+    for c, run in zip(candidates, runs):
+        B, K = c.weights.shape
+        mix = lambda t: torch.einsum("bk,bk...->b...", c.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
+        out.append(Runs(mix(run.M), mix(run.r0), mix(run.h), run.steps.reshape(B, K).amax(1)))
+    return out
 
 
 SUPPORT = 16  # values of a reading from context that run exactly (its most probable)
 
 
-def _marginal(library: Library, i: int, c: Candidates, max_steps: int) -> Runs:
-    """Per candidate row: exact runs over the top values of its soft readings, mixed."""
-    n = library.config.base
-    rows, C = c.memory.shape
-    origin = torch.arange(rows, device=c.memory.device)
+def _expand(c: Candidates, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each candidate row once per value of its readings from context (a row with s of
+    them runs SUPPORT ** (1 / s) values of each): registers, weights, originating rows."""
+    rows = c.registers.shape[0]
+    origin = torch.arange(rows, device=c.registers.device)
     registers, weight = c.registers, c.weights.new_ones(rows)
-    # a row with s readings from context runs SUPPORT ** (1 / s) values of each
     count = sum(ctx.long() for _, ctx, _ in c.soft_values) if c.soft_values else origin * 0
     width = torch.floor(SUPPORT ** (1 / count.clamp_min(1).double()) + 1e-9).long().clamp(1, n)
     top = min(SUPPORT, n)
@@ -232,13 +239,31 @@ def _marginal(library: Library, i: int, c: Candidates, max_steps: int) -> Runs:
         registers = torch.cat([registers[~ctx], grown[keep]])
         weight = torch.cat([weight[~ctx], (weight[ctx, None] * p).flatten()[keep]])
         origin = torch.cat([origin[~ctx], origin[ctx].repeat_interleave(top)[keep]])
-    run = library.run_exact(i, registers, c.memory[origin], max_steps=max_steps)
-    r0 = weight.new_zeros(rows * n).index_add(0, origin * n + run.registers[:, 0], weight).view(rows, n)
-    cell = (origin[:, None] * C + torch.arange(C, device=origin.device)) * n + run.memory
-    M = weight.new_zeros(rows * C * n).index_add(0, cell.flatten(), weight.repeat_interleave(C)).view(rows, C, n)
-    h = weight.new_zeros(rows).index_add(0, origin, weight * run.halted.to(weight))
-    steps = torch.zeros(rows, dtype=torch.long, device=origin.device).scatter_reduce(0, origin, run.steps, "amax")
-    return Runs(M, r0, h, steps)
+    return registers, weight, origin
+
+
+def _marginal(library: Library, candidates: Sequence[Candidates], max_steps: int) -> list[Runs]:
+    """Per candidate row: exact runs over the top values of its soft readings, mixed;
+    every function's rows in one call of the exact executor."""
+    n = library.config.base
+    parts = [_expand(c, n) for c in candidates]
+    index = torch.cat([torch.full_like(o, i) for i, (_, _, o) in enumerate(parts)])
+    run = library.run_exact(index, torch.cat([r for r, _, _ in parts]),
+                            torch.cat([c.memory[o] for c, (_, _, o) in zip(candidates, parts)]), max_steps=max_steps)
+    out, start = [], 0
+    for c, (_, weight, origin) in zip(candidates, parts):
+        rows, C = c.memory.shape
+        mine = slice(start, start + len(origin))
+        start += len(origin)
+        regs, memory, halted = run.registers[mine], run.memory[mine], run.halted[mine]
+        r0 = weight.new_zeros(rows * n).index_add(0, origin * n + regs[:, 0], weight).view(rows, n)
+        cell = (origin[:, None] * C + torch.arange(C, device=origin.device)) * n + memory
+        M = weight.new_zeros(rows * C * n).index_add(0, cell.flatten(), weight.repeat_interleave(C))
+        h = weight.new_zeros(rows).index_add(0, origin, weight * halted.to(weight))
+        steps = torch.zeros(rows, dtype=torch.long, device=origin.device).scatter_reduce(
+            0, origin, run.steps[mine], "amax")
+        out.append(Runs(M.view(rows, C, n), r0, h, steps))
+    return out
 
 
 def _soft(library: Library, i: int, c: Candidates, max_steps: int) -> Runs:

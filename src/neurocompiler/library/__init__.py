@@ -172,16 +172,19 @@ class Library(nn.Module):
         state = self._start(registers, memory, self.entries[index].expand(registers.shape[0]))
         return self.machine.run(state, max_steps, tol)
 
-    def run_exact(self, index: int, registers: torch.Tensor, memory: torch.Tensor,
+    def run_exact(self, index: int | torch.Tensor, registers: torch.Tensor, memory: torch.Tensor,
                   max_steps: int = 2000) -> ExactRun:
-        """Run function ``index`` exactly, as :meth:`run_one` starts it, from (B, R) long
-        registers and (B, m) long memory; see :func:`~neurocompiler.exact.run_exact`."""
+        """Run function ``index`` (or, per row, the functions ``index`` (B,) names) exactly,
+        as :meth:`run_one` starts it, from (B, R) long registers and (B, m) long memory; see
+        :func:`~neurocompiler.exact.run_exact`. One call for many functions' rows shares
+        each step's cost among them."""
         if self._exact is None:
             self._exact = ExactProgram(self.program)
         self._exact = self._exact.to(registers.device)
         R = registers.clone()
         R[:, RETURN_REGISTER] = self.config.base - 1
-        entries = self.entries[index].to(registers.device).expand(registers.shape[0])
+        entries = self.entries.to(registers.device)[index]
+        entries = entries.expand(registers.shape[0]) if entries.dim() == 0 else entries
         return run_exact(self._exact, R, memory, entries, max_steps)
 
     def forward(self, selection: torch.Tensor, registers: torch.Tensor, memory: torch.Tensor,
