@@ -36,6 +36,11 @@ from .spans import SpanReader
 from .units import Items
 
 KINDS = 3  # a scalar's reading: a number, a character, or from context
+# The context reading's initial logit beside the exact readings' 0. Its value is a
+# distribution, so early on it hedges: a count run over 16 letters answers "1" more
+# often than one over the wrong letter; starting it less likely lets the exact readings,
+# which answer with certainty once found, be found first.
+CONTEXT_PRIOR = -3.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ class GeneralParser(nn.Module):
         S = max(1, layout.scalar_slots)
         kinds = nn.Linear(dim, S * KINDS)  # per slot: number, character or context, from the question
         nn.init.zeros_(kinds.weight)
-        nn.init.zeros_(kinds.bias)
+        with torch.no_grad():  # a question mostly spells its inputs: the context reading starts as the fallback
+            kinds.bias.view(S, KINDS).copy_(torch.tensor([0.0, 0.0, CONTEXT_PRIOR]))
         return cls(layout, SpanReader(dim, max(1, layout.list_slots)), NumberReader(dim, S),
                    ContextReader(dim, S, n), kinds, CandidateSampler(candidates), registers)
 
