@@ -83,7 +83,7 @@ def test_jsonl_task_and_its_errors(tmp_path, capsys):
 
 
 def test_non_finite_loss_stops_the_run(tmp_path, monkeypatch):
-    import neurocompiler.augment as A
+    import neurocompiler.augment.model as A  # where the model looks the loss up
 
     monkeypatch.setattr(A, "answer_loss", lambda out, targets: out.int_logits.sum() * float("nan"))
     with pytest.raises(NonFiniteLossError, match="non-finite loss"):
