@@ -118,7 +118,12 @@ def heads(cfg, s: Shapes, B: int, T: int, n: int, train: bool) -> Estimate:
     K = max(1, m.span_candidates)
     ans = (6 if train else 3) * (1 + m.cells) * (1 + (m.function_loss > 0) * len(m.functions))
     per = ans * n
-    if s.augmented:
+    if s.augmented and m.parsing == "general":  # augment.general: scores over tokens, context values,
+        F_ = len(m.functions)  # and each function's K candidates mixed into (cells + 1, n), kept with their logs
+        K = m.candidates if train else 1
+        per = (3 if train else 2) * T * n + (6 if train else 3) * F_ * K * (m.cells + 1) * n \
+            + 4 * (6 if train else 3) * F_ * (m.cells + 1) * n + 4 * T * T
+    elif s.augmented:
         if m.parsing == "pooled":
             per += 2 * (3 + m.cells) * n
         else:
@@ -157,6 +162,12 @@ def library(cfg, s: Shapes, B: int, n: int, alu_kind: str, train: bool) -> Estim
     m = cfg.model
     if not s.augmented:
         return Estimate()
+    if m.parsing == "general" and not m.trainable_library:  # exact runs (exact.py): integer states only
+        from .augment.general import SUPPORT
+
+        rows = B * (m.candidates if train else 1) * len(m.functions) * SUPPORT  # every reading from context
+        width = 16 + n + 1 + 2 * m.cells  # registers, memory (and its sink), the mixture's cell indices
+        return Estimate({"library runs": 4 * rows * width * 8, "program": 14 * s.lines * 8 + n * n * 8 * 8})
     machine = MachineConfig(base=n, memory=m.cells)
     K = max(1, m.span_candidates)
     specs = _specs()

@@ -1,0 +1,29 @@
+"""Learning on outside-style data (issue #19), scaled down: ``train --train F --test G``
+with the general parse, on question banks unlike our generators (tasks/outside.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from neurocompiler.cli import main
+from neurocompiler.tasks.outside import write_outside
+
+
+@pytest.mark.parametrize("task,functions,bar", [
+    # chance: an exact integer in 0..127 (< 1%), an exact 3..8-letter string (far less)
+    ("outside-arith", "add,sub,mul,div", 0.5),
+    ("outside-reverse", "reverse,insertion_sort", 0.5),
+])
+def test_the_general_parse_learns_outside_style_questions(tmp_path, capsys, task, functions, bar):
+    files = write_outside(tmp_path / "data", tasks=(task,), train=1600, test=150, seed=1)
+    train_file, test_file = files[task]
+    run = tmp_path / "run"
+    assert main(["train", "--train", str(train_file), "--test", str(test_file), "--out", str(run),
+                 "--functions", functions, "--epochs", "2", "--no-progress"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    config = json.loads((run / "config.json").read_text())["model"]
+    assert config["parsing"] == "general" and config["cells"] >= 16  # derived, not given
+    assert metrics["test_accuracy"] >= bar, metrics
+    assert metrics["selection_accuracy"] >= 0.8, metrics
