@@ -27,3 +27,17 @@ def test_the_general_parse_learns_outside_style_questions(tmp_path, capsys, task
     assert config["parsing"] == "general" and config["cells"] >= 16  # derived, not given
     assert metrics["test_accuracy"] >= bar, metrics
     assert metrics["selection_accuracy"] >= 0.8, metrics
+
+
+def test_experiment_outside_trains_with_the_users_command_and_reports_per_phrasing(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["experiment", "outside", "--runs", "outside-arith", "--train", "48", "--test", "24",
+                 "--epochs", "1", "--device", "cpu", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "outside-arith" in printed and "symbol-calc" in printed
+    for name in ("summary.csv", "phrasings.csv", "epochs.csv", "outside.png"):
+        assert (out / name).stat().st_size > 0
+    config = json.loads((out / "outside-arith" / "config.json").read_text())
+    assert len(config["model"]["functions"]) == 15  # no --functions: the whole library
+    summary = (out / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("run,functions,base,cells,max_steps,n,accuracy,selection")

@@ -57,3 +57,26 @@ def names(text: str, allowed: Sequence[str], flag: str) -> tuple[str, ...]:
     if bad or not out:
         raise InputError(f"{flag}: {', '.join(bad) or 'nothing given'} (choose from {', '.join(allowed)})")
     return out
+
+
+def bar_chart(path: Path, labels: Sequence[str], series: dict[str, Sequence[float]], title: str,
+              ylabel: str = "test", line: tuple[float, str] | None = None) -> None:
+    """Grouped bars in 0..1: one group per label, one bar per series; ``line`` (y, its
+    legend) marks a bar to reach."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(6.4, 1.1 * len(labels)), 3.8))
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(series))
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar([x + width * i for x in range(len(labels))], list(values), width, label=name)
+    ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(labels))], list(labels))
+    if line is not None:
+        ax.axhline(line[0], color="k", lw=0.8, ls="--", label=line[1])
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

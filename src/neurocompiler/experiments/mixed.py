@@ -27,7 +27,7 @@ from ..library import load_specs
 from ..tasks import MIXABLE, TASKS, load_jsonl
 from ..tokenizer import TOKENIZER_KINDS
 from ..train import TrainConfig, evaluate, iter_metrics, load_run, train_or_reuse
-from .common import format_table, ints, mean_std, names, results_dir, write_csv
+from .common import bar_chart, format_table, ints, mean_std, names, results_dir, write_csv
 
 
 @dataclass
@@ -113,22 +113,9 @@ def per_task(run_dir) -> list[dict]:
 
 
 def plot(rows: list[dict], tasks, path) -> None:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 3.8))
-    ax = fig.add_subplot()
-    xs = range(len(tasks))
-    for i, (key, label) in enumerate((("accuracy", "exact answers"), ("selection", "right program"))):
-        means = [mean_std(r[key] for r in rows if r["task"] == t)[0] for t in tasks]
-        ax.bar([x + 0.4 * i for x in xs], means, 0.4, label=label)
-    ax.set_xticks([x + 0.2 for x in xs], list(tasks))
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("test")
-    ax.set_title("mixed: one model, every task, the whole library")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    series = {label: [mean_std(r[key] for r in rows if r["task"] == t)[0] for t in tasks]
+              for key, label in (("accuracy", "exact answers"), ("selection", "right program"))}
+    bar_chart(path, list(tasks), series, "mixed: one model, every task, the whole library")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

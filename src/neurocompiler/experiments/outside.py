@@ -22,7 +22,7 @@ from ..metrics import iter_metrics
 from ..tasks import load_jsonl
 from ..tasks.outside import OUTSIDE_MIXTURE, OUTSIDE_TASKS, write_outside
 from ..train import train_or_reuse
-from .common import format_table, names, results_dir, write_csv
+from .common import bar_chart, format_table, names, results_dir, write_csv
 
 RUNS = (*OUTSIDE_TASKS, OUTSIDE_MIXTURE)
 
@@ -94,22 +94,9 @@ def score(run_dir: Path, test_file: Path) -> list[dict]:
 
 
 def plot(summary: list[dict], path: Path) -> None:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7.2, 3.8))
-    ax = fig.add_subplot()
-    xs = range(len(summary))
-    for i, (key, label) in enumerate((("accuracy", "exact answers"), ("selection", "right function"))):
-        ax.bar([x + 0.4 * i for x in xs], [r[key] for r in summary], 0.4, label=label)
-    ax.set_xticks([x + 0.2 for x in xs], [r["run"].removeprefix("outside-") for r in summary])
-    ax.axhline(0.95, color="k", lw=0.8, ls="--", label="the bar (95%)")
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("test")
-    ax.set_title("outside-style data, `train` with no flags")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    bar_chart(path, [r["run"].removeprefix("outside-") for r in summary],
+              {"exact answers": [r["accuracy"] for r in summary], "right function": [r["selection"] for r in summary]},
+              "outside-style data, `train` with no flags", line=(0.95, "the bar (95%)"))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
