@@ -83,7 +83,7 @@ def test_exact_candidates_agree_with_the_interpreter(seed):
         regs[:, 1:4] = torch.tensor([[rng.randrange(1, 5) for _ in range(3)] for _ in range(B * K)])
         mem = torch.tensor([[rng.randrange(1, 64) for _ in range(8)] for _ in range(B * K)])
         weights = torch.rand(B, K).softmax(-1)
-        c = Candidates(regs, mem, [], torch.zeros(B * K, dtype=torch.bool), weights)
+        c = Candidates(regs, mem, [], weights)
         runs = run_candidates(lib, [c] * len(lib.functions), max_steps=500, exact=True)[i]
         for b in range(B):
             want = torch.zeros(64)
@@ -105,7 +105,7 @@ def test_a_context_reading_is_marginalised_and_its_gradient_is_exact():
     regs = torch.zeros(1, lib.config.registers, dtype=torch.long)
     regs[0, 2] = 3
     c = Candidates(regs, torch.zeros(1, 8, dtype=torch.long), [(1, torch.tensor([True]), logits.softmax(-1))],
-                   torch.tensor([True]), torch.ones(1, 1, dtype=torch.float64))
+                   torch.ones(1, 1, dtype=torch.float64))
     runs = run_candidates(lib, [c], max_steps=10, exact=True)[0]
     p = logits.softmax(-1)[0]
     top = p.topk(SUPPORT).indices
@@ -124,7 +124,7 @@ def test_gradcheck_through_the_candidate_weights():
     mem = torch.zeros(2, 8, dtype=torch.long)
 
     def f(logp):
-        c = Candidates(regs, mem, [], torch.zeros(2, dtype=torch.bool), logp.softmax(-1))
+        c = Candidates(regs, mem, [], logp.softmax(-1))
         return run_candidates(lib, [c], max_steps=10, exact=True)[0].r0
 
     assert torch.autograd.gradcheck(f, (torch.randn(1, 2, dtype=torch.float64, requires_grad=True),))

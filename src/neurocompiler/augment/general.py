@@ -80,13 +80,11 @@ class Candidates:
     """Function i's K parses per question (rows B K, candidate-minor): exact register
     values (B K, registers) and memory (B K, cells) as integers; per scalar register
     ``(register, from context (B K,), its distribution (B K, n))``, one-hot where it is
-    exact; ``soft`` (B K,) rows with a reading from context; and the weights (B, K),
-    renormalised over the candidates."""
+    exact; and the weights (B, K), renormalised over the candidates."""
 
     registers: torch.Tensor
     memory: torch.Tensor
     soft_values: list[tuple[int, torch.Tensor, torch.Tensor]]
-    soft: torch.Tensor
     weights: torch.Tensor
 
 
@@ -96,7 +94,6 @@ class GeneralParse:
 
     selection: torch.Tensor
     candidates: list[Candidates]
-    items: Items
 
 
 class GeneralParser(nn.Module):
@@ -126,12 +123,12 @@ class GeneralParser(nn.Module):
         lists = self.spans(z, pooled, items)  # (B, L, S)
         nums, chars = self.numbers(z, pooled, items)
         kinds = self.kinds(pooled).view(B, -1, KINDS)
-        own = torch.zeros_like(kinds[..., :1])  # the context reading's own score is its kind's
-        scalars = torch.cat([nums + kinds[..., :1], chars + kinds[..., 1:2], own + kinds[..., 2:]], -1)  # (B, S, O)
+        # (B, S, O): the numbers, the characters, then the context reading, whose score is its kind's
+        scalars = torch.cat([nums + kinds[..., :1], chars + kinds[..., 1:2], kinds[..., 2:]], -1)
         values = self.context(z, pooled, mask)  # (B, S, n)
         N, Q = nums.shape[-1], chars.shape[-1]
         out = [self._candidates(i, items, lists, scalars, values, N, Q) for i in range(len(self.layout.lists))]
-        return GeneralParse(selection, out, items)
+        return GeneralParse(selection, out)
 
     def explain(self, parse: GeneralParse, i: int) -> dict:
         """Function i's most probable parse of the first question: the registers it loads
@@ -159,7 +156,6 @@ class GeneralParser(nn.Module):
         memory = torch.zeros(B, K, items.span_codes.shape[-1], dtype=torch.long, device=device)
         logp = values.new_zeros(B, K)
         ok = torch.ones(B, K, dtype=torch.bool, device=device)
-        soft = torch.zeros(B, K, dtype=torch.bool, device=device)
         soft_values = []
         slot = self.layout.lists[i]
         if slot is not None:
@@ -181,13 +177,12 @@ class GeneralParser(nn.Module):
             number = items.number_value[rows, o.clamp(max=N - 1)]
             char = items.char_value[rows, (o - N).clamp(0, Q - 1)]
             regs[..., r] = torch.where(o < N, number, torch.where(o < N + Q, char, 0))
-            soft |= ctx
             soft_values.append((r, ctx.flatten(), torch.where(ctx[..., None], values[:, s, None], F.one_hot(
                 regs[..., r], values.shape[-1]).to(values)).flatten(0, 1)))
             logp, ok = logp + pick.logp, ok & pick.ok
         weights = logp.masked_fill(~ok, float("-inf")).softmax(-1)
         weights = torch.nan_to_num(weights)  # a question with no parse at all (every candidate not ok)
-        return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), soft_values, soft.flatten(), weights)
+        return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), soft_values, weights)
 
 
 @dataclass

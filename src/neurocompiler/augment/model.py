@@ -55,7 +55,7 @@ class AugmentedLM(Answerer):
         # with memory its own, in order; the memoryless ones the first)
         listing = [i for i, none in enumerate(self.memoryless) if not none] if config.per_function_spans else []
         self.span_of = [listing.index(i) if i in listing else 0 for i in range(len(config.functions))]
-        self.select = nn.Linear(dim, len(config.functions))
+        self.select: nn.Module = nn.Linear(dim, len(config.functions))  # the general parse's: a SelectionHead
         pointers = len(ARG_REGISTERS) * (len(config.functions) if config.per_function_registers else 1)
         if config.parsing == "general":
             self.select = SelectionHead(dim, len(config.functions))
@@ -168,14 +168,13 @@ class AugmentedLM(Answerer):
 
     def items(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Items:
         """The questions' exact readings (:mod:`.units`), cached per question."""
-        ids = (input_ids * attention_mask).tolist()
-        texts = self.token_text[input_ids].tolist()
         out = []
-        for row, codes, m in zip(ids, texts, attention_mask.tolist()):
-            key = tuple(row[:sum(m)])
-            if key not in self._units:
+        for b, (row, m) in enumerate(zip(input_ids.tolist(), attention_mask.tolist())):
+            key = tuple(t for t, real in zip(row, m) if real)
+            if key not in self._units:  # only a question not seen before reads its tokens' texts
+                texts = self.token_text[input_ids[b]].tolist()
                 self._units[key] = question_units(["".join(map(chr, (c for c in cs if c))) if real else ""
-                                                   for cs, real in zip(codes, m)],
+                                                   for cs, real in zip(texts, m)],
                                                   self.config.cells, self.config.base)
             out.append(self._units[key])
         return pack(out, self.config.cells, input_ids.device)
