@@ -57,8 +57,8 @@ def test_string_answers_train_as_integers_and_the_run_keeps_their_type(tmp_path,
     in a test file 0% without a word)."""
     rows = [{"question": f"Add {a} and {b}", "answer": str((a + b) % 16)} for a in range(8) for b in range(5)]
     _files(tmp_path, rows)
-    small = ["--base", "16", "--cells", "2", "--dim", "16", "--heads", "2", "--kv-heads", "1", "--layers", "2",
-             "--functions", "add,sub", "--epochs", "1", "--no-progress"]
+    small = ["--base", "16", "--cells", "2", "--set", "dim=16", "--set", "heads=2", "--set", "kv_heads=1",
+             "--set", "layers=2", "--functions", "add,sub", "--epochs", "1"]
     run = tmp_path / "run"
     assert main(["train", "--task", "jsonl", "--train", str(tmp_path / "train.jsonl"), "--test",
                  str(tmp_path / "test.jsonl"), "--out", str(run), *small]) == 0
@@ -100,8 +100,8 @@ def test_train_without_base_fits_it_says_why_and_saves_it(tmp_path, capsys):
     _files(tmp_path, rows)
     run = tmp_path / "run"
     assert main(["train", "--task", "jsonl", "--train", str(tmp_path / "train.jsonl"), "--test",
-                 str(tmp_path / "test.jsonl"), "--functions", "add,sub", "--cells", "2", "--dim", "16", "--heads",
-                 "2", "--kv-heads", "1", "--layers", "2", "--epochs", "1", "--no-progress", "--out", str(run)]) == 0
+                 str(tmp_path / "test.jsonl"), "--functions", "add,sub", "--cells", "2", "--set", "dim=16",
+                 "--set", "heads=2", "--set", "kv_heads=1", "--set", "layers=2", "--epochs", "1", "--out", str(run)]) == 0
     out = capsys.readouterr().out
     assert "base 16: the least power of two above 9, the answer 9 (" in out, out
     assert json.loads((run / "config.json").read_text())["model"]["base"] == 16

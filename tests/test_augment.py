@@ -206,7 +206,7 @@ def test_function_loss_trains_a_function_the_selection_never_picks():
     gradient is weighted by its posterior, ~e^-60); with ``function_loss=1`` its own
     parse learns them from answers alone. Base 32, so chance is 1/32 (measured, seeds 0
     and 1: 3.5% without, 100% with, in 150 steps)."""
-    from neurocompiler.augment import PARSES
+    from neurocompiler.presets import preset_model
     from neurocompiler.tasks import generate
     from neurocompiler.tokenizer import build_tokenizer
     from neurocompiler.train import evaluate
@@ -218,7 +218,7 @@ def test_function_loss_trains_a_function_the_selection_never_picks():
     accuracy = {}
     for weight in (0.0, 1.0):
         torch.manual_seed(0)
-        m = AugmentedLM(AugmentConfig(base=n, cells=2, functions=("sub", "add"), **PARSES["copies"],
+        m = AugmentedLM(AugmentConfig(base=n, cells=2, functions=("sub", "add"), **preset_model("copies"),
                                       per_function_registers=True, function_loss=weight, max_steps=20,
                                       backbone=BackboneConfig(vocab_size=len(tok), dim=32, heads=4, kv_heads=2,
                                                               layers=2)))

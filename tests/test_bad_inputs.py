@@ -21,8 +21,8 @@ import pytest
 from neurocompiler import cli
 
 Setup = Callable[[Path, pytest.MonkeyPatch], None]
-TINY_TRAIN = ["--base", "16", "--cells", "2", "--dim", "16", "--layers", "2", "--epochs", "1",
-              "--examples", "20", "--no-progress"]
+TINY_TRAIN = ["--base", "16", "--cells", "2", "--set", "dim=16", "--set", "layers=2", "--epochs", "1",
+              "--set", "examples=20"]
 
 
 @dataclass
@@ -188,16 +188,30 @@ CASES: list[Case] = [
          r"^fib\.asm:\d+:\d+: program longer than base"),
     Case("library-run-unknown", ["library", "run", "nosuch"], r"unknown library function 'nosuch'"),
     # train: flags
-    *[Case(f"train{flag}-{bad}", ["train", f"{flag}={bad}", "--out", "{tmp}/out", *TINY_TRAIN],
-           rf"{flag}: '{bad}' is not a finite number")
-      for flag, bad in (("--lr", "nan"), ("--warmup", "inf"), ("--backbone-lr-scale", "nan"),
-                        ("--embedding-std", "-inf"), ("--selection-floor", "nan"), ("--function-loss", "inf"))],
-    Case("train-heads-3-dim-32", ["train", *TINY_TRAIN, "--heads", "3", "--dim", "32", "--out", "{tmp}/out"],
-         r"--heads 3 --dim 32: the width must be a multiple of the number of heads"),
-    Case("train-kv-heads", ["train", *TINY_TRAIN, "--heads", "4", "--kv-heads", "3", "--out", "{tmp}/out"],
-         r"--kv-heads 3 --heads 4: the heads must be a multiple of the key-value heads"),
-    Case("train-odd-head-width", ["train", *TINY_TRAIN, "--heads", "4", "--dim", "12", "--out", "{tmp}/out"],
-         r"--heads 4 --dim 12: each head is 3 wide, but rotary positions need an even head width"),
+    Case("train--lr-nan", ["train", "--lr=nan", "--out", "{tmp}/out", *TINY_TRAIN],
+         r"--lr: 'nan' is not a finite number"),
+    *[Case(f"train-set-{key}-{bad}", ["train", "--set", f"{key}={bad}", "--out", "{tmp}/out", *TINY_TRAIN],
+           rf"^--set {key}={bad}: '{bad}' is not a finite number$")
+      for key, bad in (("warmup", "inf"), ("backbone_lr_scale", "nan"), ("embedding_std", "-inf"),
+                       ("selection_floor", "nan"), ("function_loss", "inf"))],
+    Case("train-set-unknown-key", ["train", "--set", "dimm=64", "--out", "{tmp}/out", *TINY_TRAIN],
+         r"^--set dimm=64: unknown key 'dimm' \(did you mean dim\?\)"),
+    Case("train-set-no-value", ["train", "--set", "dim", "--out", "{tmp}/out", *TINY_TRAIN],
+         r"^--set dim: expected KEY=VALUE"),
+    Case("train-set-bad-choice", ["train", "--set", "parsing=fancy", "--out", "{tmp}/out", *TINY_TRAIN],
+         r"^parsing: expected one of general, slots, pooled, got 'fancy'"),
+    Case("train-preset-unknown", ["train", "--preset", "spams", "--out", "{tmp}/out", *TINY_TRAIN],
+         r"^--preset spams: no such preset \(did you mean spans\?\)"),
+    Case("train-preset-malformed", ["train", "--preset", "{tmp}/p.json", "--out", "{tmp}/out", *TINY_TRAIN],
+         r"p\.json: not valid JSON \(Expecting", write("p.json", '{"model": {"dim": }')),
+    Case("train-preset-missing", ["train", "--preset", "{tmp}/none.json", "--out", "{tmp}/out", *TINY_TRAIN],
+         r"none\.json: cannot read preset \(No such file or directory\)"),
+    Case("train-heads-3-dim-32", ["train", *TINY_TRAIN, "--set", "heads=3", "--set", "dim=32", "--out", "{tmp}/out"],
+         r"heads 3, dim 32: the width must be a multiple of the number of heads"),
+    Case("train-kv-heads", ["train", *TINY_TRAIN, "--set", "heads=4", "--set", "kv_heads=3", "--out", "{tmp}/out"],
+         r"kv_heads 3, heads 4: the heads must be a multiple of the key-value heads"),
+    Case("train-odd-head-width", ["train", *TINY_TRAIN, "--set", "heads=4", "--set", "dim=12", "--out", "{tmp}/out"],
+         r"heads 4, dim 12: each head is 3 wide, but rotary positions need an even head width"),
     Case("train-device-bogus", ["train", *TINY_TRAIN, "--device", "bogus", "--out", "{tmp}/out"],
          r"--device bogus: not a device name"),
     Case("train-device-meta", ["train", *TINY_TRAIN, "--device", "meta", "--out", "{tmp}/out"],
@@ -286,7 +300,7 @@ CASES: list[Case] = [
     Case("demo-device-bogus", ["demo", "--device", "bogus", "--out", "{tmp}/demo", "--no-progress"],
          r"--device bogus: not a device name"),
     Case("demo-odd-head-width", ["demo", "--dim", "12", "--out", "{tmp}/demo", "--no-progress"],
-         r"--heads 4 --dim 12: each head is 3 wide"),
+         r"heads 4, dim 12: each head is 3 wide"),
     Case("demo-too-few-examples", ["demo", "--examples", "5"], r"--examples: must be at least 20"),
     # bench
     Case("bench-bad-sizes", ["bench", "alu", "--sizes", "0"], r"--sizes: '0' is not a comma-separated list"),

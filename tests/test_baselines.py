@@ -57,8 +57,8 @@ def test_direct_baseline_learns_an_answer_it_can_read_off_the_question(tmp_path)
 
 
 def test_train_command_takes_the_architecture(tmp_path, capsys):
-    args = ["train", "--architecture", "direct", "--examples", "80", "--epochs", "1", "--base", "16",
-            "--cells", "2", "--dim", "32", "--layers", "2", "--no-progress", "--out", str(tmp_path / "run")]
+    args = ["train", "--set", "architecture=direct", "--set", "examples=80", "--epochs", "1", "--base", "16",
+            "--cells", "2", "--set", "dim=32", "--set", "layers=2", "--out", str(tmp_path / "run")]
     assert main(args) == 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["architecture"] == "direct"
     capsys.readouterr()

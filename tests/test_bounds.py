@@ -46,8 +46,8 @@ def test_a_jsonl_run_measures_its_step_budget_and_saves_it(tmp_path, capsys):
     for name, part in (("train", rows[:30]), ("test", rows[30:])):
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     common = ["train", "--task", "jsonl", "--train", str(tmp_path / "train.jsonl"), "--test",
-              str(tmp_path / "test.jsonl"), "--functions", "add,count", "--cells", "4", "--dim", "16", "--heads", "2",
-              "--kv-heads", "1", "--layers", "2", "--epochs", "1", "--no-progress"]
+              str(tmp_path / "test.jsonl"), "--functions", "add,count", "--cells", "4", "--set", "dim=16",
+              "--set", "heads=2", "--set", "kv_heads=1", "--set", "layers=2", "--epochs", "1"]
     assert main([*common, "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     base = json.loads((tmp_path / "run" / "config.json").read_text())["model"]["base"]

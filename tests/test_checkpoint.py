@@ -105,7 +105,7 @@ def test_a_real_kill_inside_the_write_resumes_bit_identically(tmp_path, whole):
     assert proc.returncode == 137, proc.stderr
     assert (run / "checkpoint.tmp-link").is_symlink()
     assert json.loads((run / "checkpoint" / "state.json").read_text())["epoch"] == 1
-    assert main(["train", "--resume", "--out", str(run), "--epochs", "2", "--no-progress"]) == 0
+    assert main(["train", "--resume", "--out", str(run), "--epochs", "2"]) == 0
     assert same(result(run), whole)
 
 
@@ -132,7 +132,7 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_file(tmp_path, capsys, dama
         (run / "checkpoint" / "manifest.json").write_text("{not json")
     capsys.readouterr()
     for argv in (["eval", str(run)], ["ask", str(run), "Add 3 and 4"],
-                 ["train", "--resume", "--out", str(run), "--epochs", "2", "--no-progress"]):
+                 ["train", "--resume", "--out", str(run), "--epochs", "2"]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert len(err.splitlines()) == 1 and "Traceback" not in err, err

@@ -5,8 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neurocompiler.augment import OFFSETS_FROM, PARSES, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
+from neurocompiler.augment import OFFSETS_FROM, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
 from neurocompiler.errors import InputError
+from neurocompiler.presets import preset_model
 from neurocompiler.tokenizer import SPECIALS, build_tokenizer, encode, token_copies
 
 N = 32
@@ -201,8 +202,8 @@ def test_a_learned_offset_shifts_a_copied_number_mod_the_base():
     scores = scores.detach().normal_().requires_grad_()
     z = z.detach().normal_().requires_grad_()
     assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, pooled, z), (scores, z))
-    for bad in ({**PARSES["copies"], "register_offsets": -1}, {"register_offsets": 2},
-                {**PARSES["copies"], "register_offsets": 16, "base": 32, "cells": 2}):
+    for bad in ({**preset_model("copies"), "register_offsets": -1}, {"register_offsets": 2},
+                {**preset_model("copies"), "register_offsets": 16, "base": 32, "cells": 2}):
         with pytest.raises(InputError, match="register_offsets"):
             AugmentConfig(**bad)
 
@@ -252,7 +253,7 @@ def test_offsets_from_the_embedding_read_which_word_comes_before():
 
     texts = [f"What is x{a}? Term number {b}" for a in range(N) for b in range(0, N, 5)]
     bpe = build_tokenizer("bpe-numbers", texts, 300)
-    cfg = AugmentConfig(base=128, cells=2, functions=("fib",), **PARSES["offsets"], offsets_from="embedding",
+    cfg = AugmentConfig(base=128, cells=2, functions=("fib",), **preset_model("offsets"), offsets_from="embedding",
                         backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
     model = AugmentedLM(cfg)
     model.use_tokenizer(bpe)
@@ -264,9 +265,9 @@ def test_offsets_from_the_embedding_read_which_word_comes_before():
     want = _word_before(F.rms_norm(embedded, embedded.shape[-1:]), model.token_copies[ids][..., 1])
     assert torch.allclose(seen[0], want)
     with pytest.raises(InputError, match="offsets_from"):
-        AugmentConfig(**PARSES["copies"], offsets_from="embedding")  # no offsets to read
+        AugmentConfig(**preset_model("copies"), offsets_from="embedding")  # no offsets to read
     with pytest.raises(InputError, match="offsets_from"):
-        AugmentConfig(**PARSES["offsets"], offsets_from="token")
+        AugmentConfig(**preset_model("offsets"), offsets_from="token")
 
 
 def test_copies_need_slots_and_a_known_value():
@@ -274,13 +275,13 @@ def test_copies_need_slots_and_a_known_value():
         AugmentConfig(parsing="pooled", register_values="copy")
     with pytest.raises(InputError, match="register_values"):
         AugmentConfig(register_values="tokens")
-    assert PARSES["copies"]["register_values"] == "copy"
+    assert preset_model("copies")["register_values"] == "copy"
 
 
 def test_the_model_reads_its_tokenizers_copies_and_saves_them():
     texts = [f"Add {a} and {b}" for a in range(N) for b in range(0, N, 5)]
     bpe = build_tokenizer("bpe", texts, 300)
-    cfg = AugmentConfig(base=N, cells=2, functions=("add",), **PARSES["copies"],
+    cfg = AugmentConfig(base=N, cells=2, functions=("add",), **preset_model("copies"),
                         backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
     model = AugmentedLM(cfg)
     model.use_tokenizer(bpe)
@@ -310,7 +311,7 @@ def train_fib(tmp_path, parse: str):
     questions, 3 epochs, dim 32; returns its directory."""
     from neurocompiler.train import TrainConfig, train
 
-    cfg = AugmentConfig(base=N, cells=2, functions=("fib",), **PARSES[parse], max_steps=20,
+    cfg = AugmentConfig(base=N, cells=2, functions=("fib",), **preset_model(parse), max_steps=20,
                         backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
     run = tmp_path / "fib"
     train(TrainConfig(task="fib", task_options={"depths": (1, 2)}, examples=1500, epochs=3, batch_size=16,
@@ -324,7 +325,7 @@ def test_per_function_registers_give_each_function_its_own_pointers():
     each function reads its own set."""
     texts = [f"Add {a} and {b}" for a in range(N) for b in range(0, N, 5)]
     bpe = build_tokenizer("bpe", texts, 300)
-    cfg = AugmentConfig(base=N, cells=2, functions=("add", "fib"), **PARSES["copies"], max_steps=20,
+    cfg = AugmentConfig(base=N, cells=2, functions=("add", "fib"), **preset_model("copies"), max_steps=20,
                         per_function_registers=True,
                         backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
     model = AugmentedLM(cfg).eval()

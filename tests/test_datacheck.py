@@ -117,8 +117,9 @@ def test_answer_errors_name_where_the_answer_was_read(arith):
 
 @pytest.mark.parametrize("field, value, match", [
     ("lr", math.nan, r"--lr nan"), ("lr", 0.0, r"--lr 0.0: expected a learning rate > 0"),
-    ("warmup", 2.0, r"--warmup 2.0: expected a finite number 0..1"), ("backbone_lr_scale", math.inf, "--backbone"),
-    ("clip", -1.0, "clip"), ("epochs", 0, "--epochs 0"), ("device", "bogus", "--device bogus: not a device name"),
+    ("warmup", 2.0, r"^warmup 2.0: expected a finite number 0..1"), ("backbone_lr_scale", math.inf, "^backbone_lr"),
+    ("clip", -1.0, "clip"), ("epochs", 0, "--epochs 0"), ("examples", 0, "^examples 0: expected a positive integer"),
+    ("device", "bogus", "--device bogus: not a device name"),
     ("device", "meta", "unsupported device type 'meta'"),
 ])
 def test_train_config_refuses_what_the_command_line_refuses(field, value, match):
@@ -127,7 +128,7 @@ def test_train_config_refuses_what_the_command_line_refuses(field, value, match)
 
 
 def test_train_config_checks_the_model_numbers_too():
-    for kw, match in ((dict(function_loss=math.inf), "--function-loss inf"),
+    for kw, match in ((dict(function_loss=math.inf), "^function_loss inf"),
                       (dict(selection_floor=math.nan), "selection")):
         with pytest.raises(InputError, match=match):
             TrainConfig(model=AugmentConfig(**kw))
@@ -143,10 +144,10 @@ def test_pick_device():
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(heads=3, dim=32), r"^--heads 3 --dim 32: the width must be a multiple of the number of heads"),
-    (dict(heads=4, kv_heads=3), r"^--kv-heads 3 --heads 4"), (dict(heads=4, dim=12), r"even head width"),
-    (dict(layers=1), r"--layers 1"), (dict(dim=0), r"--dim 0: expected a positive integer"),
-    (dict(heads=0), r"--heads 0"), (dict(embedding_std=math.nan), r"--embedding-std nan"),
+    (dict(heads=3, dim=32), r"^heads 3, dim 32: the width must be a multiple of the number of heads"),
+    (dict(heads=4, kv_heads=3), r"^kv_heads 3, heads 4"), (dict(heads=4, dim=12), r"even head width"),
+    (dict(layers=1), r"^layers 1"), (dict(dim=0), r"^dim 0: expected a positive integer"),
+    (dict(heads=0), r"^heads 0"), (dict(embedding_std=math.nan), r"^embedding_std nan"),
     (dict(max_positions=0), r"max_positions 0"),
 ])
 def test_impossible_backbone_shapes_are_one_line(kw, match):

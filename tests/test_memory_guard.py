@@ -92,11 +92,16 @@ def test_library_run_soft_at_a_huge_base(capsys):
     refused(capsys, ["library", "run", "mul", "--args", "3", "4", "--soft", "--base", "100000"], "8G")
 
 
-def test_train_at_base_65536(tmp_path, capsys):
+def test_train_at_base_65536(tmp_path, capsys, monkeypatch):
+    """train takes its budget from the environment only (no --memory-budget flag)."""
     out = tmp_path / "run"
-    refused(capsys, ["train", "--base", "65536", "--examples", "40", "--epochs", "1", "--dim", "16",
-                     "--layers", "2", "--out", str(out), "--no-progress"], "4G")
+    monkeypatch.setenv(resources.ENV, "4G")
+    line = refused(capsys, ["train", "--base", "65536", "--set", "examples=40", "--epochs", "1", "--set", "dim=16",
+                            "--set", "layers=2", "--out", str(out)], None)
+    assert f"({resources.ENV}=4G)" in line, line
     assert not out.exists()
+    assert main(["train", "--memory-budget", "4G", "--out", str(out)]) == 2  # not a train flag
+    assert "unrecognized arguments: --memory-budget" in capsys.readouterr().err
 
 
 def test_demo_over_the_budget(tmp_path, capsys):

@@ -21,7 +21,7 @@ def test_the_general_parse_learns_outside_style_questions(tmp_path, capsys, task
     train_file, test_file = files[task]
     run = tmp_path / "run"
     assert main(["train", "--train", str(train_file), "--test", str(test_file), "--out", str(run),
-                 "--functions", functions, "--epochs", "2", "--no-progress"]) == 0
+                 "--functions", functions, "--epochs", "2"]) == 0
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     config = json.loads((run / "config.json").read_text())["model"]
     assert config["parsing"] == "general" and config["cells"] >= 16  # derived, not given

@@ -16,8 +16,8 @@ from neurocompiler.cli import main
 from neurocompiler.train import TrainConfig, train, train_or_reuse
 
 QUIET = dict(progress=False, log=lambda s: None)
-SMALL = ["--examples", "40", "--batch-size", "16", "--base", "16", "--cells", "2", "--dim", "16", "--heads", "2",
-         "--kv-heads", "1", "--layers", "2", "--no-progress"]
+SMALL = ["--set", "examples=40", "--batch-size", "16", "--base", "16", "--cells", "2", "--set", "dim=16",
+         "--set", "heads=2", "--set", "kv_heads=1", "--set", "layers=2"]
 
 
 def tiny(out, **kw) -> TrainConfig:
@@ -98,19 +98,20 @@ def test_resume_refuses_changed_flags_and_records_more_epochs(tmp_path, capsys, 
     run = tmp_path / "run"
     os.system(f"cp -a {done} {run}")
     before = fingerprint(run)
-    for flag, value in (("--lr", "5"), ("--task", "sort"), ("--dim", "64"), ("--functions", "add")):
-        assert main(["train", "--resume", "--out", str(run), flag, value, "--no-progress"]) == 2
+    for flag, value in (("--lr", "5"), ("--task", "sort"), ("--set", "dim=64"), ("--functions", "add")):
+        assert main(["train", "--resume", "--out", str(run), flag, value]) == 2
         err = one_line(capsys)
-        assert err.startswith(f"neurocompiler: error: {flag}: cannot change when resuming"), err
+        label = f"--set {value}" if flag == "--set" else flag
+        assert err.startswith(f"neurocompiler: error: {label}: cannot change when resuming"), err
         assert fingerprint(run) == before
     # the flags the run was made with may be repeated
     assert main(["train", "--resume", "--out", str(run), *SMALL, "--epochs", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["epoch"] == 1  # finished: its last metrics, not {}
-    assert main(["train", "--resume", "--out", str(run), "--epochs", "2", "--no-progress"]) == 0
+    assert main(["train", "--resume", "--out", str(run), "--epochs", "2"]) == 0
     capsys.readouterr()
     assert json.loads((run / "config.json").read_text())["epochs"] == 2
     assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
-    assert main(["train", "--resume", "--overwrite", "--out", str(run), "--no-progress"]) == 2
+    assert main(["train", "--resume", "--overwrite", "--out", str(run)]) == 2
     one_line(capsys)
 
 
@@ -135,7 +136,7 @@ def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, capsys, done):
     fd = os.open(run / rundir.LOCK, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process training it
     try:
-        assert main(["train", "--resume", "--out", str(run), "--epochs", "2", "--no-progress"]) == 2
+        assert main(["train", "--resume", "--out", str(run), "--epochs", "2"]) == 2
         assert "another neurocompiler process is training this run" in one_line(capsys)
         before = fingerprint(run)
         assert main(["train", "--overwrite", "--out", str(run), *SMALL]) == 2  # nor replaced under it

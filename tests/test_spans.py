@@ -6,10 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neurocompiler.augment import (PARSES, AugmentConfig, AugmentedLM, BackboneConfig, Parse, SlotParser, Span,
+from neurocompiler.augment import (AugmentConfig, AugmentedLM, BackboneConfig, Parse, SlotParser, Span,
                                    answer_targets, decode_answers)
 from neurocompiler.errors import InputError
 from neurocompiler.library.reference import REFERENCES
+from neurocompiler.presets import preset_model
 from neurocompiler.tokenizer import SPECIALS, build_tokenizer, encode, token_chars
 
 N = 128
@@ -187,7 +188,7 @@ def test_per_function_spans_give_each_list_function_its_own_anchors():
     question = 'How many "a" in "abca"?'
     grads = {}
     for per_function in (True, False):
-        cfg = AugmentConfig(base=N, cells=6, functions=("add", "count", "reverse"), **PARSES["copies"],
+        cfg = AugmentConfig(base=N, cells=6, functions=("add", "count", "reverse"), **preset_model("copies"),
                             per_function_spans=per_function, span_keys=per_function, max_steps=60,
                             backbone=BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2))
         torch.manual_seed(0)

@@ -15,7 +15,7 @@ from neurocompiler.augment import AugmentConfig, BackboneConfig
 from neurocompiler.cli import main
 from neurocompiler.train import NonFiniteLossError, TrainConfig, train
 
-SMALL = ["--base", "16", "--cells", "2", "--dim", "32", "--layers", "2", "--no-progress"]
+SMALL = ["--base", "16", "--cells", "2", "--set", "dim=32", "--set", "layers=2"]
 
 
 def tiny(out, **kw) -> TrainConfig:
@@ -91,7 +91,7 @@ def test_non_finite_loss_stops_the_run(tmp_path, monkeypatch):
 
 
 def test_two_gloo_processes_train_the_same_model_as_one(tmp_path):
-    args = ["train", "--examples", "120", "--epochs", "2", "--batch-size", "16", "--device", "cpu", *SMALL]
+    args = ["train", "--set", "examples=120", "--epochs", "2", "--batch-size", "16", "--device", "cpu", *SMALL]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
     subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29517", "-m", "neurocompiler",
@@ -154,12 +154,13 @@ def test_bf16_autocast_covers_the_backbone_and_not_the_computer():
     parse and the machine in float32, so a compiled program stays exact: the answer's
     logits under autocast match the float32 ones (they differed by ~28 when the machine
     ran in bf16)."""
-    from neurocompiler.augment import PARSES, AugmentedLM
+    from neurocompiler.augment import AugmentedLM
+    from neurocompiler.presets import preset_model
     from neurocompiler.tasks import generate
     from neurocompiler.tokenizer import build_tokenizer, encode
 
     tok = build_tokenizer("char")
-    cfg = AugmentConfig(base=128, cells=4, functions=("insertion_sort", "add"), **PARSES["spans"],
+    cfg = AugmentConfig(base=128, cells=4, functions=("insertion_sort", "add"), **preset_model("spans"),
                         backbone=BackboneConfig(vocab_size=len(tok), dim=32, heads=2, kv_heads=1, layers=2))
     torch.manual_seed(0)
     model = AugmentedLM(cfg).eval()
@@ -179,9 +180,9 @@ def test_bf16_autocast_covers_the_backbone_and_not_the_computer():
 def test_a_bf16_run_learns(tmp_path):
     """The §4.3 recipe's ``--bf16``, on CPU: Fibonacci with register copies, scaled down
     (base 32, depths 1-2); chance is 1/32."""
-    from neurocompiler.augment import PARSES
+    from neurocompiler.presets import preset_model
 
-    cfg = AugmentConfig(base=32, cells=2, functions=("fib",), **PARSES["copies"], max_steps=20,
+    cfg = AugmentConfig(base=32, cells=2, functions=("fib",), **preset_model("copies"), max_steps=20,
                         backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
     metrics = train(TrainConfig(task="fib", task_options={"depths": (1, 2)}, examples=1500, epochs=3,
                                 batch_size=16, lr=3e-3, tokenizer="bpe", out=str(tmp_path / "run"), model=cfg,

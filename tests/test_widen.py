@@ -8,11 +8,12 @@ import random
 import pytest
 import torch
 
-from neurocompiler.augment import PARSES, UNSEEN, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
+from neurocompiler.augment import UNSEEN, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
 from neurocompiler.baselines import CausalLM, DirectLM
 from neurocompiler.cli import main
 from neurocompiler.errors import InputError
 from neurocompiler.library.reference import REFERENCES
+from neurocompiler.presets import preset_model
 from neurocompiler.tasks import generate, save_jsonl
 from neurocompiler.tasks.arithmetic import arithmetic
 from neurocompiler.tokenizer import NUMBER_GROUPS, build_tokenizer, encode, load_tokenizer, save_tokenizer, \
@@ -70,7 +71,7 @@ def test_a_copy_ignores_numbers_its_base_cannot_hold():
 
 
 def _model(parse, tok, base=32):
-    cfg = AugmentConfig(base=base, cells=2, **PARSES[parse], backbone=BackboneConfig(dim=16, layers=2,
+    cfg = AugmentConfig(base=base, cells=2, **preset_model(parse), backbone=BackboneConfig(dim=16, layers=2,
                                                                                    vocab_size=len(tok)))
     model = AugmentedLM(cfg)
     model.use_tokenizer(tok)
@@ -132,7 +133,7 @@ def test_baselines_widen_too(tok):
 
 
 def test_eval_answers_at_a_wider_base_from_the_command_line(tmp_path, capsys):
-    model = AugmentConfig(base=16, cells=2, **PARSES["copies"], backbone=BackboneConfig(dim=16, layers=2))
+    model = AugmentConfig(base=16, cells=2, **preset_model("copies"), backbone=BackboneConfig(dim=16, layers=2))
     run = tmp_path / "run"
     train(TrainConfig(task="arithmetic", examples=60, epochs=1, batch_size=16, out=str(run), model=model,
                       tokenizer="bpe-numbers"), progress=False, log=lambda s: None)
@@ -151,7 +152,7 @@ def test_eval_answers_at_a_wider_base_from_the_command_line(tmp_path, capsys):
 def test_copies_trained_at_base_32_answer_at_base_64_on_numbers_never_seen(tmp_path):
     """Scaled down from docs/RESULTS.md (base 128 -> 256: 100%). Measured: 70% in
     distribution, 67% on operands 32..63 at base 64, where the commonest answer gets 15%."""
-    model = AugmentConfig(base=32, cells=2, **PARSES["copies"], backbone=BackboneConfig(dim=32, layers=2))
+    model = AugmentConfig(base=32, cells=2, **preset_model("copies"), backbone=BackboneConfig(dim=32, layers=2))
     run = tmp_path / "run"
     train(TrainConfig(task="arithmetic", examples=1500, epochs=5, batch_size=32, out=str(run), model=model,
                       tokenizer="bpe-numbers"), progress=False, log=lambda s: None)

@@ -564,7 +564,8 @@ def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[d
     registers may copy a number and whose 4 span candidates each load the cells) and
     without it (``no_computer``: a classifier on the pooled ``z``). All read the same
     character tokens."""
-    from .augment import PARSES, AugmentConfig, AugmentedLM, answer_loss, answer_targets, pool
+    from .augment import AugmentConfig, AugmentedLM, answer_loss, answer_targets, pool
+    from .presets import preset_model
     from .tasks import generate
     from .tokenizer import build_tokenizer, encode
 
@@ -576,7 +577,7 @@ def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[d
     cfg.backbone.vocab_size = len(tokenizer)
     targets = answer_targets([e.answer for e in examples], base, cfg.cells)
     augmented = AugmentedLM(cfg)
-    copies = AugmentedLM(AugmentConfig(base=base, cells=2, **PARSES["copies"], backbone=cfg.backbone))
+    copies = AugmentedLM(AugmentConfig(base=base, cells=2, **preset_model("copies"), backbone=cfg.backbone))
     copies.use_tokenizer(tokenizer)
     head = torch.nn.Linear(augmented.backbone.config.hidden_size, base)
     plain = torch.nn.ModuleDict({"backbone": augmented.backbone, "head": head})

@@ -1,13 +1,14 @@
-"""Render ``docs/OPCODES.md`` from the opcode table :data:`neurocompiler.isa.OPCODES`.
+"""Render ``docs/OPCODES.md`` from the opcode table :data:`neurocompiler.isa.OPCODES`
+(and ``docs/PRESETS.md`` from the preset files, :mod:`neurocompiler.docs_presets`).
 
 The opcode reference is never edited by hand: it is generated here, and a test checks
 that the committed file equals :func:`render`, so the docs cannot drift from the table.
 
 Regenerate with::
 
-    python -m neurocompiler.docs            # writes docs/OPCODES.md of this checkout
-    python -m neurocompiler.docs PATH       # writes PATH instead
-    python -m neurocompiler.docs --check    # exit status 1 if docs/OPCODES.md is stale
+    python -m neurocompiler.docs            # writes docs/OPCODES.md and docs/PRESETS.md of this checkout
+    python -m neurocompiler.docs PATH       # writes the opcode reference to PATH instead
+    python -m neurocompiler.docs --check    # exit status 1 if either is stale
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ BINARY_EXAMPLES: tuple[tuple[int, int], ...] = (
 
 #: Where :func:`main` writes by default: ``docs/OPCODES.md`` of the source checkout.
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "OPCODES.md"
+#: ... and ``docs/PRESETS.md`` beside it.
+PRESETS_PATH = DEFAULT_PATH.parent / "PRESETS.md"
 
 _INTRO = """\
 # Opcode reference
@@ -100,26 +103,31 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write :func:`render` to ``docs/OPCODES.md`` (or the path given); ``--check`` only
-    compares and returns 1 when the file is stale."""
+    """Write :func:`render` to ``docs/OPCODES.md`` (or the path given) and, without a
+    path, ``docs/PRESETS.md`` too; ``--check`` only compares and returns 1 when a file
+    is stale."""
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
     args = [a for a in args if a != "--check"]
     if len(args) > 1:
         print("usage: python -m neurocompiler.docs [--check] [PATH]", file=sys.stderr)
         return 2
-    path = Path(args[0]) if args else DEFAULT_PATH
-    text = render()
-    if check:
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
-            print(f"{path} is stale: regenerate with `python -m neurocompiler.docs`",
-                  file=sys.stderr)
-            return 1
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
+    if args:
+        targets = [(Path(args[0]), render)]
+    else:
+        from .docs_presets import render as render_presets
+        targets = [(DEFAULT_PATH, render), (PRESETS_PATH, render_presets)]
+    for path, make in targets:
+        text = make()
+        if check:
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current != text:
+                print(f"{path} is stale: regenerate with `python -m neurocompiler.docs`", file=sys.stderr)
+                return 1
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 

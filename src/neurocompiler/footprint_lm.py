@@ -27,7 +27,8 @@ from .resources import Budget, Estimate, budget as current_budget, format_size, 
 
 # A process that has also imported transformers' LLaMA and built a tokenizer (measured).
 LM_PROCESS = 420 * fp.MiB
-TRAIN_FIX = "lower --batch-size, --max-steps, --base or the model's size, or raise --memory-budget"
+TRAIN_FIX = ("lower --batch-size, --max-steps, --base or the model's size (--set dim=N), or raise the memory "
+             "budget ($NEUROCOMPILER_MEMORY_BUDGET, or an experiment's --memory-budget)")
 ANSWER_FIX = "use a smaller --base, --alu exact, or raise --memory-budget"
 
 

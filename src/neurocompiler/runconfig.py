@@ -69,14 +69,14 @@ class TrainConfig:
         if self.architecture not in ARCHITECTURES:
             raise InputError(f"architecture: expected one of {', '.join(ARCHITECTURES)}, "
                              f"got {self.architecture!r}")
-        # (flag, value, least, most): non-finite numbers and values outside are refused
-        numbers = [("--lr", self.lr, 0.0, None), ("--backbone-lr-scale", self.backbone_lr_scale, 0.0, None),
-                   ("--warmup", self.warmup, 0.0, 1.0), ("weight_decay", self.weight_decay, 0.0, None),
+        # (flag or field, value, least, most): non-finite numbers and values outside are refused
+        numbers = [("--lr", self.lr, 0.0, None), ("backbone_lr_scale", self.backbone_lr_scale, 0.0, None),
+                   ("warmup", self.warmup, 0.0, 1.0), ("weight_decay", self.weight_decay, 0.0, None),
                    ("clip", self.clip, 0.0, None)]
         if isinstance(self.model, AugmentConfig):
-            numbers += [("--selection-floor", self.model.selection_floor, 0.0, 1.0),
-                        ("--function-loss", self.model.function_loss, 0.0, None),
-                        ("--embedding-std", self.model.backbone.embedding_std, 0.0, None)]
+            numbers += [("selection_floor", self.model.selection_floor, 0.0, 1.0),
+                        ("function_loss", self.model.function_loss, 0.0, None),
+                        ("embedding_std", self.model.backbone.embedding_std, 0.0, None)]
         for flag, v, lo, hi in numbers:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
                     or v < lo or (hi is not None and v > hi):
@@ -85,7 +85,7 @@ class TrainConfig:
         if not self.lr > 0:
             raise InputError(f"--lr {self.lr}: expected a learning rate > 0")
         for flag, n in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
-                        ("eval_batch_size", self.eval_batch_size), ("--examples", self.examples)):
+                        ("eval_batch_size", self.eval_batch_size), ("examples", self.examples)):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise InputError(f"{flag} {n}: expected a positive integer")
         problem = device_problem(self.device)

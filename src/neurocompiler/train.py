@@ -146,7 +146,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         batches = range(0, len(order), cfg.batch_size)
         if progress and rank == 0:
             from tqdm import tqdm
-            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+            # disable=None: a bar only where stderr is a terminal, never in a log file
+            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=None)
         for start in batches:
             idx = order[start:start + cfg.batch_size]
             mine = idx[rank::world]  # this process's share of the global batch

@@ -34,29 +34,29 @@ class BackboneConfig:
 
     def __post_init__(self) -> None:
         """A shape LLaMA can build, checked here so a bad one is one line naming its
-        flags, not an error from inside the model. A checkpoint's own shape is its own."""
+        fields, not an error from inside the model. A checkpoint's own shape is its own."""
         if not (isinstance(self.embedding_std, (int, float)) and math.isfinite(self.embedding_std)
                 and self.embedding_std >= 0):
-            raise InputError(f"--embedding-std {self.embedding_std}: expected a finite number >= 0")
+            raise InputError(f"embedding_std {self.embedding_std}: expected a finite number >= 0")
         if self.model_path is not None:
             return
-        sizes = {"--dim": self.dim, "--heads": self.heads, "--kv-heads": self.kv_heads, "--layers": self.layers,
+        sizes = {"dim": self.dim, "heads": self.heads, "kv_heads": self.kv_heads, "layers": self.layers,
                  "vocab_size": self.vocab_size, "max_positions": self.max_positions,
                  "intermediate": 1 if self.intermediate is None else self.intermediate}
         for flag, v in sizes.items():
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InputError(f"{flag} {v}: expected a positive integer")
         if self.layers < 2:
-            raise InputError(f"--layers {self.layers}: expected at least 2 (the last layer is dropped)")
+            raise InputError(f"layers {self.layers}: expected at least 2 (the last layer is dropped)")
         if self.dim % self.heads:
-            raise InputError(f"--heads {self.heads} --dim {self.dim}: the width must be a multiple of the "
-                             f"number of heads (e.g. --heads {_divisor(self.dim, self.heads)})")
+            raise InputError(f"heads {self.heads}, dim {self.dim}: the width must be a multiple of the "
+                             f"number of heads (e.g. heads {_divisor(self.dim, self.heads)})")
         if self.heads % self.kv_heads:
-            raise InputError(f"--kv-heads {self.kv_heads} --heads {self.heads}: the heads must be a multiple "
-                             f"of the key-value heads (e.g. --kv-heads {_divisor(self.heads, self.kv_heads)})")
+            raise InputError(f"kv_heads {self.kv_heads}, heads {self.heads}: the heads must be a multiple "
+                             f"of the key-value heads (e.g. kv_heads {_divisor(self.heads, self.kv_heads)})")
         if (self.dim // self.heads) % 2:
-            raise InputError(f"--heads {self.heads} --dim {self.dim}: each head is {self.dim // self.heads} "
-                             f"wide, but rotary positions need an even head width (e.g. --dim "
+            raise InputError(f"heads {self.heads}, dim {self.dim}: each head is {self.dim // self.heads} "
+                             f"wide, but rotary positions need an even head width (e.g. dim "
                              f"{2 * self.heads * -(-self.dim // (2 * self.heads))})")
 
 

@@ -1,4 +1,5 @@
-"""The augmented model's configuration (:class:`AugmentConfig`) and the named parses."""
+"""The augmented model's configuration (:class:`AugmentConfig`). The named parses are
+preset files (``neurocompiler/presets/*.json``, :mod:`neurocompiler.settings`)."""
 
 from __future__ import annotations
 
@@ -32,32 +33,6 @@ OFFSET_PRIOR = 3.0  # initial logit of offset 0 over the others: a copy starts ~
 
 
 RANKS = 8  # a copying register tells apart the first RANKS - 1 numbers (characters) of a question
-# Named parses, as the AugmentConfig fields each sets. "pooled" (the paper's) and "slots"
-# are one soft parse; "spans" copies a quoted string's characters into exact cells, gives
-# its length as r1 to the functions that take a list (the others get the r1 pointer), and
-# runs the machine on K discrete spans, mixed by their probabilities (docs/RESULTS.md).
-# "copies" is "spans" whose argument registers may also copy a number or a character
-# from the question (register_values="copy"); "offsets" is "copies" whose copied numbers
-# may also be shifted by a learned offset in -2..2 ("term number 6" -> depth 4).
-_SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context",
-         "register_offsets": 0, "ranks_from_end": "none"}
-
-
-_SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4,
-          "register_offsets": 0, "ranks_from_end": "none"}
-
-
-_COPIES = {**_SPANS, "register_values": "copy"}
-
-
-PARSES = {
-    "general": {"parsing": "general"},
-    "slots": {"parsing": "slots", **_SOFT},
-    "pooled": {"parsing": "pooled", **_SOFT},
-    "spans": {**_SPANS, "register_values": "context"},
-    "copies": _COPIES,
-    "offsets": {**_COPIES, "register_offsets": 2},
-}
 
 
 @dataclass

@@ -36,8 +36,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass, field
 
-from ..augment import PARSES, AugmentConfig, BackboneConfig
+from ..augment import AugmentConfig, BackboneConfig
 from ..library import load_specs
+from ..presets import preset_model
 from ..tasks import TASKS, generate, load_jsonl, save_jsonl
 from ..train import TrainConfig, evaluate, load_run, train_or_reuse
 from .common import format_table, ints, mean_std, names, results_dir, write_csv
@@ -97,12 +98,12 @@ MODELS = {
     "direct": Variant("direct"),
     "autoregressive": Variant("autoregressive"),
     # ablations of the augmented model
-    "slots": Variant(overrides=PARSES["slots"]),
-    "spans": Variant(overrides=PARSES["spans"]),
-    "copies": Variant(overrides=PARSES["copies"]),
-    "pooled": Variant(overrides=PARSES["pooled"]),
-    "embedding-cells": Variant(overrides={**PARSES["slots"], "cell_values": "embedding"}),
-    "span-length": Variant(overrides={**PARSES["slots"], "cell_values": "embedding", "list_length": "span"}),
+    "slots": Variant(overrides=preset_model("slots")),
+    "spans": Variant(overrides=preset_model("spans")),
+    "copies": Variant(overrides=preset_model("copies")),
+    "pooled": Variant(overrides=preset_model("pooled")),
+    "embedding-cells": Variant(overrides={**preset_model("slots"), "cell_values": "embedding"}),
+    "span-length": Variant(overrides={**preset_model("slots"), "cell_values": "embedding", "list_length": "span"}),
     "trainable-library": Variant(overrides={"trainable_library": True}),
     "circuit-alu": Variant(overrides={"alu": "circuit"}),
     "full-library": Variant(overrides={"functions": "all"}),
@@ -137,7 +138,7 @@ def run(cfg: BaselinesConfig) -> dict:
         setup = SETUPS[task]
         for model_name in cfg.models:
             variant = MODELS[model_name]
-            options = {"functions": setup.functions, **PARSES[TASKS[task].parse], **variant.overrides}
+            options = {"functions": setup.functions, **preset_model(TASKS[task].parse), **variant.overrides}
             if options["functions"] == "all":
                 options["functions"] = tuple(load_specs())
             for seed in cfg.seeds:

@@ -10,11 +10,17 @@ tells the model which program a question needs. Scored per task: exact answers, 
 often the selected (argmax) program is the one that answers it. Each seed is one
 ``neurocompiler train --task mixed`` run, kept under ``results/mixed/seed<s>/``.
 
-The defaults are what docs/RESULTS.md measured to work: numbers as whole tokens
-(``bpe-numbers``), the ``offsets`` parse, a set of registers and a span (with its own
-keys) per function, a character copy that may also be ranked from the question's end,
-and each function's own answer loss beside the paper's (``function_loss=1``), without
-which a function that loses its questions to another's shortcut never learns them.
+The defaults are the mixed task's preset (``presets/mixed.json``), which ``neurocompiler
+train --task mixed`` trains with too: what docs/RESULTS.md measured to work, numbers as
+whole tokens (``bpe-numbers``), the ``offsets`` parse, a set of registers and a span
+(with its own keys) per function, a character copy that may also be ranked from the
+question's end, and each function's own answer loss beside the paper's
+(``function_loss=1``), without which a function that loses its questions to another's
+shortcut never learns them. Two defaults differ from ``train --task mixed`` on purpose:
+the functions (here the whole library, the point of the experiment; ``train``: the
+mixed task's own, ``--functions`` to choose) and the cells (here the longest of
+``--lengths``, so that shorter strings get fewer; ``train``: the preset's 12, the same
+for the default lengths).
 """
 
 from __future__ import annotations
@@ -22,63 +28,83 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 
-from ..augment import OFFSETS_FROM, PARSES, RANKS_FROM_END, AugmentConfig, BackboneConfig
+from ..augment import OFFSETS_FROM, RANKS_FROM_END
 from ..library import load_specs
+from ..presets import load_preset, parse_names, preset_model
+from ..settings import build, fields
 from ..tasks import MIXABLE, TASKS, load_jsonl
+from ..tasks.strings import LENGTHS
 from ..tokenizer import TOKENIZER_KINDS
 from ..train import TrainConfig, evaluate, iter_metrics, load_run, train_or_reuse
 from .common import bar_chart, format_table, ints, mean_std, names, results_dir, write_csv
+
+PRESET = TASKS["mixed"].parse  # what `train --task mixed` trains with: the defaults below are its values
+_SET = load_preset(PRESET).values
+
+
+def _default(path: str):
+    """The mixed task's preset's value of ``path`` (a dotted config field), else the field's default."""
+    return _SET.get(path, fields()[path].default)
 
 
 @dataclass
 class MixedConfig:
     tasks: tuple[str, ...] = MIXABLE
-    lengths: tuple[int, ...] = (8, 10, 12)  # sort, count, reverse
+    lengths: tuple[int, ...] = LENGTHS  # sort, count, reverse: their own default
     cells: int | None = None  # memory cells; None: the longest string's length
-    examples: int = 20_000  # split 70/30, even across tasks
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 3e-3
-    backbone_lr_scale: float = 0.1
-    tokenizer: str = "bpe-numbers"  # every number below 1000 one token, so a register can copy it
-    parse: str = "offsets"  # a name in augment.PARSES: spans for the strings, copies (+ offsets) for the numbers
-    per_function_registers: bool = True  # a set of register pointers per library function (RESULTS)
-    per_function_spans: bool = True  # a span per library function with memory (RESULTS)
-    span_keys: bool = True  # AugmentConfig.span_keys: each span's anchors with keys of their own (RESULTS)
-    ranks_from_end: str = "characters"  # AugmentConfig.ranks_from_end: the letter in "In the string ..." (RESULTS)
-    offsets_from: str = "context"  # AugmentConfig.offsets_from: a number's offset from the word before's context
-    function_loss: float = 1.0  # AugmentConfig.function_loss: each function's own answer loss (RESULTS)
-    selection_floor: float = 0.0  # AugmentConfig.selection_floor: exploration in training
+    examples: int = _default("examples")  # split 70/30, even across tasks
+    epochs: int = _default("epochs")
+    batch_size: int = _default("batch_size")
+    lr: float = _default("lr")
+    backbone_lr_scale: float = _default("backbone_lr_scale")
+    tokenizer: str = _default("tokenizer")  # bpe-numbers: every number below 1000 one token, so a register can copy it
+    parse: str | None = None  # a preset whose parse (its model fields) replaces the mixed preset's; None: that one
+    per_function_registers: bool = _default("model.per_function_registers")  # registers per function (RESULTS)
+    per_function_spans: bool = _default("model.per_function_spans")  # a span per function with memory (RESULTS)
+    span_keys: bool = _default("model.span_keys")  # each span's anchors with keys of their own (RESULTS)
+    ranks_from_end: str = _default("model.ranks_from_end")  # the letter in "In the string ..." (RESULTS)
+    offsets_from: str = _default("model.offsets_from")  # a number's offset from the word before's context
+    function_loss: float = _default("model.function_loss")  # each function's own answer loss (RESULTS)
+    selection_floor: float = _default("model.selection_floor")  # exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
-    dim: int = 128
-    layers: int = 4
-    max_steps: int = 1000
+    dim: int = _default("model.backbone.dim")
+    layers: int = _default("model.backbone.layers")
+    max_steps: int = _default("model.max_steps")
     seeds: tuple[int, ...] = (0,)
-    device: str = "auto"
+    device: str = _default("device")
     out: str | None = None
+
+
+def train_config(cfg: MixedConfig, seed: int, out: str) -> TrainConfig:
+    """Seed ``seed``'s run: the mixed task's preset, ``cfg.parse``'s parse if given, then
+    this experiment's settings (which default to the preset's own)."""
+    values = dict(_SET)
+    if cfg.parse:
+        values.update({f"model.{k}": v for k, v in preset_model(cfg.parse).items()})
+    options = {"tasks": cfg.tasks}
+    if any("lengths" in TASKS[t].defaults for t in cfg.tasks):
+        options["lengths"] = cfg.lengths
+    values.update({f"task_options.{k}": v for k, v in options.items()})
+    values.update({"task": "mixed", "examples": cfg.examples, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+                   "lr": cfg.lr, "backbone_lr_scale": cfg.backbone_lr_scale, "seed": seed, "tokenizer": cfg.tokenizer,
+                   "device": cfg.device, "out": out, "model.base": 128, "model.cells": cfg.cells or max(cfg.lengths),
+                   "model.functions": cfg.functions or tuple(load_specs()), "model.max_steps": cfg.max_steps,
+                   "model.per_function_registers": cfg.per_function_registers,
+                   "model.per_function_spans": cfg.per_function_spans, "model.span_keys": cfg.span_keys,
+                   "model.ranks_from_end": cfg.ranks_from_end, "model.function_loss": cfg.function_loss,
+                   "model.selection_floor": cfg.selection_floor, "model.backbone.dim": cfg.dim,
+                   "model.backbone.layers": cfg.layers})
+    if values.get("model.register_offsets"):
+        values["model.offsets_from"] = cfg.offsets_from
+    return build([("experiment mixed", values)])
 
 
 def run(cfg: MixedConfig) -> dict:
     out = results_dir("mixed", cfg.out)
-    functions = cfg.functions or tuple(load_specs())
     rows, curves = [], []
     for seed in cfg.seeds:
-        parse = {**PARSES[cfg.parse], "ranks_from_end": cfg.ranks_from_end}
-        if parse["register_offsets"]:
-            parse["offsets_from"] = cfg.offsets_from
-        model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=functions, **parse,
-                              per_function_registers=cfg.per_function_registers,
-                              per_function_spans=cfg.per_function_spans, span_keys=cfg.span_keys,
-                              selection_floor=cfg.selection_floor, function_loss=cfg.function_loss,
-                              max_steps=cfg.max_steps, backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
         run_dir = out / f"seed{seed}"
-        options = {"tasks": cfg.tasks}
-        if any("lengths" in TASKS[t].defaults for t in cfg.tasks):
-            options["lengths"] = cfg.lengths
-        train_or_reuse(TrainConfig(task="mixed", task_options=options,
-                                   examples=cfg.examples, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                   backbone_lr_scale=cfg.backbone_lr_scale, seed=seed, tokenizer=cfg.tokenizer,
-                                   device=cfg.device, out=str(run_dir), model=model))
+        train_or_reuse(train_config(cfg, seed, str(run_dir)))
         curves.extend({"seed": seed, **m} for m in iter_metrics(run_dir))
         rows.extend({"seed": seed, **r} for r in per_task(run_dir))
     summary = []
@@ -132,7 +158,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone-lr-scale", type=float, default=d.backbone_lr_scale, metavar="S",
                    help="the backbone learns at S * --lr")
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default=d.tokenizer)
-    p.add_argument("--parse", choices=tuple(PARSES), default=d.parse, help="a named parse")
+    p.add_argument("--parse", choices=parse_names(), default=d.parse, metavar="PRESET",
+                   help=f"a preset whose parse (its model fields) to train with (default: the {PRESET} preset's)")
     p.add_argument("--per-function-registers", action=argparse.BooleanOptionalAction,
                    default=d.per_function_registers,
                    help="a set of argument-register pointers per library function (default), or one shared set")

@@ -7,7 +7,7 @@ The paper fine-tunes LLaMA 3.2 1B with its own tokenizer and the pooled parse: 3
 
 Ours trains a tiny LLaMA from scratch once per (tokenizer, parse, seed): both of our
 tokenizers (``char``, and a ``bpe`` trained on the questions, whose tokens span several
-letters) and the named parses of ``augment.PARSES``: ``spans`` (ours: the quoted
+letters) and the named parses (preset files, :mod:`neurocompiler.presets`): ``spans`` (ours: the quoted
 string's tokens copied into exact cells, K discrete spans, each run exactly), and the
 soft ``slots`` and ``pooled`` (the paper's). Each run trains on all of ``lengths`` and is
 scored, exact answers only, on its test split per length and on fresh strings of
@@ -23,8 +23,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 
-from ..augment import PARSES, AugmentConfig, BackboneConfig
+from ..augment import AugmentConfig, BackboneConfig
 from ..library import load_specs
+from ..presets import parse_names, preset_model
 from ..tasks import generate, load_jsonl, save_jsonl
 from ..tokenizer import TOKENIZER_KINDS
 from ..train import TrainConfig, evaluate, iter_metrics, load_run, train_or_reuse
@@ -44,7 +45,7 @@ class SortConfig:
     lr: float = 3e-3
     backbone_lr_scale: float = 0.1
     tokenizers: tuple[str, ...] = ("char", "bpe")
-    parsings: tuple[str, ...] = ("spans",)  # names in augment.PARSES
+    parsings: tuple[str, ...] = ("spans",)  # presets (neurocompiler/presets), for their model fields
     functions: tuple[str, ...] = ("insertion_sort",)
     dim: int = 128
     layers: int = 4
@@ -62,8 +63,8 @@ def run(cfg: SortConfig) -> dict:
         for parsing in cfg.parsings:
             for seed in cfg.seeds:
                 name = f"{tokenizer}-{parsing}-seed{seed}"
-                model = AugmentConfig(base=128, cells=cells, functions=cfg.functions, **PARSES[parsing],
-                                      max_steps=cfg.max_steps,
+                model = AugmentConfig(**{**preset_model(parsing), "base": 128, "cells": cells,
+                                         "functions": cfg.functions, "max_steps": cfg.max_steps},
                                       backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
                 run_dir = out / name
                 train_or_reuse(TrainConfig(task="sort", task_options={"lengths": cfg.lengths}, examples=cfg.examples,
@@ -140,7 +141,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone-lr-scale", type=float, default=d.backbone_lr_scale, metavar="S",
                    help="the backbone learns at S * --lr")
     p.add_argument("--tokenizers", default=",".join(d.tokenizers), help=f"from {', '.join(TOKENIZER_KINDS)}")
-    p.add_argument("--parsings", default=",".join(d.parsings), help=f"named parses, from {', '.join(PARSES)}")
+    p.add_argument("--parsings", default=",".join(d.parsings),
+                   help=f"presets whose parse (model fields) to train with, from {', '.join(parse_names())}")
     p.add_argument("--functions", default=",".join(d.functions), help="library functions to select from")
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--layers", type=int, default=d.layers)
@@ -155,7 +157,7 @@ def config_from_args(args: argparse.Namespace) -> SortConfig:
                       ood_examples=args.ood_examples, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
                       tokenizers=names(args.tokenizers, TOKENIZER_KINDS, "--tokenizers"),
-                      parsings=names(args.parsings, tuple(PARSES), "--parsings"),
+                      parsings=names(args.parsings, tuple(parse_names()), "--parsings"),
                       functions=names(args.functions, tuple(load_specs()), "--functions"),
                       dim=args.dim, layers=args.layers, max_steps=args.max_steps, seeds=ints(args.seeds),
                       device=args.device, out=args.out)

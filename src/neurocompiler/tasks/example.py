@@ -39,8 +39,9 @@ class Generator(Protocol):
 class TaskSpec:
     """A registered task: its generator, the library functions its examples use, the
     kind of answer (``"mixed"`` for a mixture of kinds), its default options (every
-    option the task accepts; ``None`` means "the sub-task's own default") and the parse
-    a model of it uses by default (a name in ``augment.PARSES``)."""
+    option the task accepts; ``None`` means "the sub-task's own default") and the preset
+    a run of it trains with by default (``parse``: the name of a file in
+    ``neurocompiler/presets``, :mod:`neurocompiler.presets`)."""
 
     name: str
     generator: Generator

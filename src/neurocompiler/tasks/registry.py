@@ -72,7 +72,7 @@ def mixed(count: int, rng: random.Random, base: int, *, tasks: object = MIXABLE,
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in _BASIC}
 TASKS["mixed"] = TaskSpec(
     "mixed", mixed, tuple(dict.fromkeys(f for spec in _BASIC for f in spec.functions)), "mixed",
-    {"tasks": MIXABLE, "per_task": None, **dict.fromkeys(_SHARED)}, parse="copies",
+    {"tasks": MIXABLE, "per_task": None, **dict.fromkeys(_SHARED)}, parse="mixed",
 )
 
 
