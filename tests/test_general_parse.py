@@ -54,6 +54,59 @@ def test_pack_pads_and_marks():
     assert items.span_len[items.span_ok].min() >= 1
 
 
+# (question, span, the text of the first non-blank token after it ("" where the question ends), shape)
+FOLLOW_CASES = [
+    ("How many a in the cat sat? Go", "the cat sat", "?", (3, 0)),
+    ("Count the a's: the cat sat", "the cat sat", "", (3, 0)),
+    ("Example: cat -> tac. Now", "cat -> tac.", "N", (4, 2)),
+    ("x5 = 12", "x5", "=", (2, 0)),
+]
+
+
+@pytest.mark.parametrize("question,span,after,shape", FOLLOW_CASES)
+def test_units_know_what_follows_each_reading_and_each_span_shape(question, span, after, shape):
+    tok = build_tokenizer("char")
+    texts = _texts(tok, question)
+    u = question_units(texts, cells=16, base=128)
+    (first, last, codes), got = next((s, sh) for s, sh in zip(u.spans, u.shapes)
+                                     if "".join(map(chr, s[2])) == span)
+    nxt = u.follows[last]
+    assert (texts[nxt][:1] if nxt >= 0 else "") == after
+    assert got == shape
+    assert all(u.follows[t] == -1 or (u.follows[t] > t and texts[u.follows[t]].strip()) for t in range(len(texts)))
+    items = pack([u], 16, torch.device("cpu"))
+    j = u.spans.index((first, last, codes))
+    assert int(items.span_next[0, j]) == nxt and tuple(items.span_units[0, j:j + 1].tolist()) == (shape[0],)
+
+
+def test_numbers_read_shifted_by_their_words_and_shifts_stay_in_range():
+    from neurocompiler.augment.numbers import OFFSETS, NumberReader
+
+    tok = build_tokenizer("char")
+    u = question_units(_texts(tok, "Give the 1st and 127th term"), cells=16, base=128)
+    items = pack([u], 16, torch.device("cpu"))
+    reader = NumberReader(8, 1, 128)
+    nums, _ = reader(torch.randn(1, len(_texts(tok, "Give the 1st and 127th term")), 8), torch.zeros(1, 8), items)
+    shifts = 2 * OFFSETS + 1
+    assert nums.shape == (1, 1, 2 * shifts)
+    values = reader.value(items, torch.arange(2 * shifts)[None])[0].tolist()
+    assert values == [v + d for v in (1, 127) for d in range(-OFFSETS, OFFSETS + 1)]
+    fits = torch.isfinite(nums[0, 0]).tolist()
+    assert fits == [0 <= v < 128 for v in values]  # 1 - 2 and 127 + 1 are no options
+    p = nums[0, 0].log_softmax(-1).exp()
+    assert p[OFFSETS] > 0.5 * p[:shifts].sum()  # a number starts as itself
+
+
+def test_the_last_scalar_is_enumerated_in_training_only():
+    s = CandidateSampler(2)
+    logits = torch.tensor([[[0.0, 1.0, float("-inf")], [2.0, 0.0, 1.0]]])  # (B=1, K=2, O=3)
+    every = s.every(logits, training=True, most=16)
+    assert every.index.shape == (1, 2, 3)
+    assert every.ok.tolist() == [[[True, True, False], [True, True, True]]]
+    assert torch.allclose(every.logp[0, 1].exp().sum(), torch.tensor(1.0))
+    assert s.every(logits, training=False, most=16).index.tolist() == [[[1], [0]]]
+
+
 def test_sampler_draws_distinct_options_and_the_argmax_in_evaluation():
     logits = torch.tensor([[0.0, 2.0, float("-inf"), 1.0]])
     s = CandidateSampler(4)

@@ -4,12 +4,15 @@ Every input of a library function is read from the question (:mod:`.units`):
 
 * a **list** (``M[0..r1-1]``, with r1 its length, or ``M[0..z]``) from a span, by the
   :class:`~.spans.SpanReader`;
-* a **scalar** register from a number or a one-character unit, by the
-  :class:`~.numbers.NumberReader`, or from context, by the
+* a **scalar** register from a number (shifted by -2..2: "the 6th term" is depth 4) or
+  a one-character unit, by the :class:`~.numbers.NumberReader`, or from context, by the
   :class:`~.context.ContextReader` (a soft value, for what the question does not spell).
 
-A function and one reading per input form a discrete parse. The
-:class:`~.sampler.CandidateSampler` draws K of them per function; each runs on the
+Every reading is scored where it stands and by what follows it (in a causal model only
+the next token sees that a span ends at a ``?``). A function and one reading per input
+form a discrete parse. The :class:`~.sampler.CandidateSampler` draws K of them per
+function, and in training enumerates the last scalar input's likeliest options
+(:data:`ENUMERATE`) under each; each runs on the
 library, exactly (``Library.run_exact``) unless a reading is soft or the library is
 trainable, when it runs on the differentiable machine. Each function's runs are mixed by
 the candidates' renormalised probabilities and the functions by the
@@ -41,6 +44,11 @@ KINDS = 3  # a scalar's reading: a number, a character, or from context
 # often than one over the wrong letter; starting it less likely lets the exact readings,
 # which answer with certainty once found, be found first.
 CONTEXT_PRIOR = -3.0
+# In training a function's last scalar input is not sampled but enumerated over its
+# ENUMERATE most probable options, one exact run each: the parse's likelihood is exact
+# along that input, so fib's depth ("the 6th term": 6 shifted by -2) is found among the
+# options at once instead of by a lucky draw jointly with both seeds.
+ENUMERATE = 16
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,7 @@ class GeneralParser(nn.Module):
         nn.init.zeros_(kinds.weight)
         with torch.no_grad():  # a question mostly spells its inputs: the context reading starts as the fallback
             kinds.bias.view(S, KINDS).copy_(torch.tensor([0.0, 0.0, CONTEXT_PRIOR]))
-        return cls(layout, SpanReader(dim, max(1, layout.list_slots)), NumberReader(dim, S),
+        return cls(layout, SpanReader(dim, max(1, layout.list_slots)), NumberReader(dim, S, n),
                    ContextReader(dim, S, n), kinds, CandidateSampler(candidates), registers)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor, items: Items,
@@ -165,24 +173,45 @@ class GeneralParser(nn.Module):
                 regs[..., 1] = items.span_len[rows, span.index]
             logp, ok = logp + span.logp, ok & span.ok
         taken = torch.zeros(B, K, scalars.shape[-1], dtype=torch.bool, device=device)
+        last = len(self.layout.scalars[i]) - 1
         for j, (r, s) in enumerate(self.layout.scalars[i]):
-            if j == 0:
+            options = scalars[:, s, None].expand(B, K, -1).masked_fill(taken, float("-inf"))
+            if j == last:  # the last scalar is enumerated over its likeliest options: K becomes K * E
+                if j == 0 and slot is None:  # nothing chosen before it: one prefix, not K equal ones
+                    options, regs, memory, logp, ok, taken = (t[:, :1] for t in (options, regs, memory, logp, ok,
+                                                                                  taken))
+                pick = self.sampler.every(options, self.training, ENUMERATE)
+                E = pick.index.shape[-1]
+                pick = type(pick)(*(t.flatten(1) for t in (pick.index, pick.logp, pick.ok)))
+                regs, memory, logp, ok, taken = (t.repeat_interleave(E, 1) for t in (regs, memory, logp, ok, taken))
+                soft_values = [(r_, ctx.repeat_interleave(E, 0), v.repeat_interleave(E, 0))
+                               for r_, ctx, v in soft_values]
+                K = K * E
+            elif j == 0:
                 pick = self.sampler.top(scalars[:, s], self.training)
             else:
-                pick = self.sampler.each(scalars[:, s, None].expand(B, K, -1).masked_fill(taken, float("-inf")),
-                                         self.training)
+                pick = self.sampler.each(options, self.training)
             o = pick.index
             ctx = o >= N + Q
-            taken = taken | (F.one_hot(o, scalars.shape[-1]).bool() & ~ctx[..., None])
-            number = items.number_value[rows, o.clamp(max=N - 1)]
+            taken = taken | self._same_unit(o, N, Q)
+            number = self.numbers.value(items, o)
             char = items.char_value[rows, (o - N).clamp(0, Q - 1)]
-            regs[..., r] = torch.where(o < N, number, torch.where(o < N + Q, char, 0))
+            regs[..., r] = torch.where(o < N, number, torch.where(o < N + Q, char, 0)) * pick.ok  # 0: no option
             soft_values.append((r, ctx.flatten(), torch.where(ctx[..., None], values[:, s, None], F.one_hot(
                 regs[..., r], values.shape[-1]).to(values)).flatten(0, 1)))
             logp, ok = logp + pick.logp, ok & pick.ok
         weights = logp.masked_fill(~ok, float("-inf")).softmax(-1)
         weights = torch.nan_to_num(weights)  # a question with no parse at all (every candidate not ok)
         return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), soft_values, weights)
+
+
+    def _same_unit(self, option: torch.Tensor, N: int, Q: int) -> torch.Tensor:
+        """(B, K, N + Q + 1): the options that read the unit ``option`` reads (every
+        shift of a number), none for the context reading."""
+        shifts = self.numbers.shifts
+        number = F.one_hot((option // shifts).clamp(max=N // shifts - 1), N // shifts).bool() & (option < N)[..., None]
+        char = F.one_hot((option - N).clamp(0, Q - 1), Q).bool() & ((option >= N) & (option < N + Q))[..., None]
+        return torch.cat([number.repeat_interleave(shifts, -1), char, torch.zeros_like(char[..., :1])], -1)
 
 
 @dataclass
@@ -197,20 +226,20 @@ class Runs:
 
 
 def run_candidates(library: Library, candidates: Sequence[Candidates], max_steps: int,
-                   exact: bool) -> list[Runs]:
+                   exact: bool, memory: Sequence[bool] | None = None) -> list[Runs]:
     """Run every function on its candidates and mix each function's. With ``exact`` (a
     frozen library) every run is exact, all functions' rows in one batch: a reading from
     context is marginalised over its :data:`SUPPORT` most probable values, one exact run
     each, weighted by its probability (the truncated mass counts as a wrong answer), so
     gradients reach the context reader through the weights. Without it (a trainable
     library) the candidates run on the differentiable machine, the soft readings as
-    distributions."""
+    distributions. ``memory``: per function, whether its answer is its memory (else its
+    r0; the other output is left 0); None: both."""
     if exact:
-        runs = _marginal(library, candidates, max_steps)
-    else:
-        runs = [_soft(library, i, c, max_steps) for i, c in enumerate(candidates)]
+        return _marginal(library, candidates, max_steps, memory)
     out = []
-    for c, run in zip(candidates, runs):
+    for i, c in enumerate(candidates):
+        run = _soft(library, i, c, max_steps)
         B, K = c.weights.shape
         mix = lambda t: torch.einsum("bk,bk...->b...", c.weights, t.reshape(B, K, *t.shape[1:]))  # noqa: E731
         out.append(Runs(mix(run.M), mix(run.r0), mix(run.h), run.steps.reshape(B, K).amax(1)))
@@ -243,8 +272,10 @@ def _expand(c: Candidates, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return registers, weight, origin
 
 
-def _marginal(library: Library, candidates: Sequence[Candidates], max_steps: int) -> list[Runs]:
-    """Per candidate row: exact runs over the top values of its soft readings, mixed;
+def _marginal(library: Library, candidates: Sequence[Candidates], max_steps: int,
+              memory: Sequence[bool] | None) -> list[Runs]:
+    """Per candidate row: exact runs over the top values of its soft readings, mixed
+    straight into each question's distributions (no per-row distribution is built);
     every function's rows in one call of the exact executor."""
     n = library.config.base
     parts = [_expand(c, n) for c in candidates]
@@ -252,18 +283,22 @@ def _marginal(library: Library, candidates: Sequence[Candidates], max_steps: int
     run = library.run_exact(index, torch.cat([r for r, _, _ in parts]),
                             torch.cat([c.memory[o] for c, (_, _, o) in zip(candidates, parts)]), max_steps=max_steps)
     out, start = [], 0
-    for c, (_, weight, origin) in zip(candidates, parts):
-        rows, C = c.memory.shape
+    for i, (c, (_, weight, origin)) in enumerate(zip(candidates, parts)):
+        (B, K), C = c.weights.shape, c.memory.shape[1]
         mine = slice(start, start + len(origin))
         start += len(origin)
-        regs, memory, halted = run.registers[mine], run.memory[mine], run.halted[mine]
-        r0 = weight.new_zeros(rows * n).index_add(0, origin * n + regs[:, 0], weight).view(rows, n)
-        cell = (origin[:, None] * C + torch.arange(C, device=origin.device)) * n + memory
-        M = weight.new_zeros(rows * C * n).index_add(0, cell.flatten(), weight.repeat_interleave(C))
-        h = weight.new_zeros(rows).index_add(0, origin, weight * halted.to(weight))
-        steps = torch.zeros(rows, dtype=torch.long, device=origin.device).scatter_reduce(
-            0, origin, run.steps[mine], "amax")
-        out.append(Runs(M.view(rows, C, n), r0, h, steps))
+        regs, cells, halted = run.registers[mine], run.memory[mine], run.halted[mine]
+        w, q = c.weights.flatten()[origin] * weight, origin // K  # each run's weight and question
+        r0 = w.new_zeros(B * n)
+        if memory is None or not memory[i]:
+            r0 = r0.index_add(0, q * n + regs[:, 0], w)
+        M = w.new_zeros(B * C * n)
+        if memory is None or memory[i]:
+            at = (q[:, None] * C + torch.arange(C, device=q.device)) * n + cells
+            M = M.index_add(0, at.flatten(), w.repeat_interleave(C))
+        h = w.new_zeros(B).index_add(0, q, w * halted.to(w))
+        steps = torch.zeros(B, dtype=torch.long, device=q.device).scatter_reduce(0, q, run.steps[mine], "amax")
+        out.append(Runs(M.view(B, C, n), r0.view(B, n), h, steps))
     return out
 
 

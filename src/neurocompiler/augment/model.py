@@ -224,7 +224,8 @@ class AugmentedLM(Answerer):
         ``#@ outputs``, memory for the others, so the mixture gives an integer answer no
         probability from a list function's r0, nor a string answer from an adder's memory."""
         exact = not self.config.trainable_library
-        runs = run_candidates(self.library, parse.candidates, self.config.max_steps, exact)
+        runs = run_candidates(self.library, parse.candidates, self.config.max_steps, exact,
+                              memory=(~self.scalar_output).tolist())
         scalar = self.scalar_output.to(parse.selection)  # (F,)
         r0 = torch.stack([r.r0 for r in runs], 1) * scalar[:, None]  # (B, F, n)
         M = torch.stack([r.M for r in runs], 1) * (1 - scalar)[:, None, None]  # (B, F, cells, n)

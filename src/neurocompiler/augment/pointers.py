@@ -30,3 +30,21 @@ class Pointer(nn.Module):
 def at(scores: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     """(B, slots, X): ``scores`` (B, slots, T) at the tokens ``where`` (B, X)."""
     return scores.gather(-1, where[:, None].expand(-1, scores.shape[1], -1))
+
+
+class After(nn.Module):
+    """Per slot, a score for what follows a reading: a pointer score at the first
+    non-blank token after it (``*_next``), or a learned score where the question ends
+    there (``*_next`` -1). A causal model's state at a reading's last token cannot see
+    past it; this is where "the text ends before the ``?``" and "``5`` is followed by
+    ``th``" are seen. Starts at 0 everywhere."""
+
+    def __init__(self, dim: int, slots: int) -> None:
+        super().__init__()
+        self.pointer = Pointer(dim, slots)
+        self.end = nn.Parameter(torch.zeros(slots))
+
+    def forward(self, z: torch.Tensor, pooled: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+        """(B, slots, X) scores of the readings whose next tokens are ``after`` (B, X)."""
+        scores = at(self.pointer(z, pooled), after.clamp_min(0))
+        return torch.where(after[:, None] >= 0, scores, self.end[None, :, None])

@@ -46,6 +46,19 @@ class CandidateSampler:
         return _picked(logp, _noisy(logp, training).argmax(-1), False)
 
 
+    def every(self, logits: torch.Tensor, training: bool, most: int) -> Choices:
+        """In training, the ``most`` most probable options of ``logits`` (B, K, O) each, as
+        (B, K, E) choices (E = min(most, O)): a slot that is enumerated, not sampled,
+        so that its part of the likelihood is exact over them; in evaluation :meth:`each`."""
+        if not training:
+            choices = self.each(logits, training)
+            return Choices(choices.index[..., None], choices.logp[..., None], choices.ok[..., None])
+        logp = _log_softmax(logits)
+        picked, index = logp.topk(min(most, logits.shape[-1]), -1)
+        ok = torch.isfinite(picked)
+        return Choices(index, picked.masked_fill(~ok, 0.0), ok)
+
+
 def _log_softmax(logits: torch.Tensor) -> torch.Tensor:
     """log_softmax, -inf (not NaN) on a row with no option."""
     none = torch.isinf(logits).all(-1, keepdim=True)

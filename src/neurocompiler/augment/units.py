@@ -12,7 +12,10 @@ this tokenizer can point at, so it is dropped. From the units:
   read as its characters' codes (``the cat sat``, ``hello``, ``dlifdbabejld``).
 
 These are the exact readings the parse chooses among (:mod:`.general`); a reading from
-context (:mod:`.context`) covers what the question does not spell out. Extraction is
+context (:mod:`.context`) covers what the question does not spell out. Each reading
+also knows the first non-blank token after it (``follows``): in a causal model a
+token's state cannot see what comes next, so only that token can say that a span ends
+there (``"... in the cat sat?"``: the ``?``) or that ``5`` is an ordinal (``5th``). Extraction is
 plain Python on the token texts, cached per question; :func:`pack` turns a batch of
 them into tensors.
 """
@@ -41,11 +44,15 @@ class Units:
     """One question's exact readings, each with the token(s) that hold it.
 
     ``numbers``: (last token, value); ``chars``: (token, code); ``spans``: (first
-    token, last token, codes). Tokens are indices into the question's token row."""
+    token, last token, codes). Tokens are indices into the question's token row.
+    ``follows[t]``: the first token after t with a non-blank character, -1 past the
+    question's last."""
 
     numbers: tuple[tuple[int, int], ...]
     chars: tuple[tuple[int, int], ...]
     spans: tuple[tuple[int, int, tuple[int, ...]], ...]
+    follows: tuple[int, ...] = ()
+    shapes: tuple[tuple[int, int], ...] = ()  # per span: its units, and of them those neither letters nor digits
 
 
 def question_units(texts: Sequence[str], cells: int, base: int) -> Units:
@@ -85,14 +92,36 @@ def question_units(texts: Sequence[str], cells: int, base: int) -> Units:
                 numbers.append((e, int(digits)))
         if len(first) == 1 and ends[s] and ord(first) < base:
             chars.append((s, ord(first)))
-    return Units(tuple(numbers), tuple(chars), tuple(spans))
+    shapes = tuple(_shape(codes) for _, _, codes in spans)
+    follows, after = [-1] * T, -1
+    for t in range(T - 1, -1, -1):
+        follows[t] = after
+        if not texts[t]:
+            after = -1  # a special or padding token: the question has ended
+        elif texts[t].strip("".join(BLANK)):
+            after = t
+    return Units(tuple(numbers), tuple(chars), tuple(spans), tuple(follows), shapes)
+
+
+def _shape(codes: Sequence[int]) -> tuple[int, int]:
+    """How many units ``codes`` holds, and how many of them are neither letters nor digits."""
+    units = others = 0
+    last = 0
+    for c in codes:
+        kind = _kind(chr(c))
+        if kind and kind != last:
+            units, others = units + 1, others + (kind == 3)
+        last = kind
+    return units, others
 
 
 @dataclass
 class Items:
     """A batch's exact readings as tensors, each padded along its second axis with
     ``ok`` False: numbers and characters (``*_at`` the token, ``*_value``), and spans
-    (``span_first``, ``span_last``, ``span_codes`` (B, S, cells) 0-padded, ``span_len``)."""
+    (``span_first``, ``span_last``, ``span_codes`` (B, S, cells) 0-padded, ``span_len``);
+    ``*_next``: the first non-blank token after each, -1 where the question ends;
+    ``span_units``, ``span_others``: each span's :attr:`Units.shapes`."""
 
     number_at: torch.Tensor
     number_value: torch.Tensor
@@ -105,6 +134,11 @@ class Items:
     span_codes: torch.Tensor
     span_len: torch.Tensor
     span_ok: torch.Tensor
+    number_next: torch.Tensor
+    char_next: torch.Tensor
+    span_next: torch.Tensor
+    span_units: torch.Tensor
+    span_others: torch.Tensor
 
 
 def _pad(rows: Sequence[Sequence[tuple]], width: int, fill: tuple) -> list[list[tuple]]:
@@ -124,8 +158,13 @@ def pack(units: Sequence[Units], cells: int, device: torch.device) -> Items:
     for b, u in enumerate(units):
         for j, (_, _, c) in enumerate(u.spans):
             codes[b, j, :len(c)] = torch.tensor(c)
+    T = max(1, *(len(u.follows) for u in units))
+    follows = torch.tensor([list(u.follows) + [-1] * (T - len(u.follows)) for u in units], dtype=torch.long)
+    shapes = torch.tensor(_pad([u.shapes for u in units], S, (0, 0)), dtype=torch.long).view(len(units), S, 2)
+    nxt = lambda where: follows.gather(1, where.clamp(0, T - 1))  # noqa: E731
     put = lambda t: t.to(device)  # noqa: E731
     return Items(put(nums[..., 0]), put(nums[..., 1].clamp_min(0)), put(nums[..., 1] >= 0),
                  put(chs[..., 0]), put(chs[..., 1].clamp_min(0)), put(chs[..., 1] >= 0),
                  put(ends[..., 0]), put(ends[..., 1].clamp_min(0)), put(codes), put((codes > 0).sum(-1)),
-                 put(ends[..., 1] >= 0))
+                 put(ends[..., 1] >= 0), put(nxt(nums[..., 0])), put(nxt(chs[..., 0])),
+                 put(nxt(ends[..., 1].clamp_min(0))), put(shapes[..., 0]), put(shapes[..., 1]))
