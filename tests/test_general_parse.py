@@ -194,3 +194,22 @@ def test_the_model_explains_a_parse_and_every_function_answers_in_its_own_kind()
     assert x["program"] in ("add", "reverse") and set(x) >= {"registers", "memory", "confidence", "p_program"}
     out = m(*encode(tok, ["What is 12 + 30?", "Reverse abc"]))
     assert torch.isfinite(out.int_logits).all() and torch.isfinite(out.str_logits).all()
+
+
+def test_training_candidates_grow_with_the_choices_a_parse_samples():
+    """In training: K per sampled choice (add samples one operand, fib two seeds, count a
+    span), the last scalar enumerated under each; in evaluation one parse each."""
+    tok = build_tokenizer("char")
+    cfg = AugmentConfig(base=128, cells=16, functions=("add", "fib", "count", "reverse"), parsing="general",
+                        max_steps=200, candidates=3,
+                        backbone=BackboneConfig(vocab_size=len(tok), dim=16, layers=2, heads=2, kv_heads=1))
+    m = AugmentedLM(cfg)
+    m.use_tokenizer(tok)
+    ids, mask = encode(tok, ["Day 1: 3. Day 2: 5. What is the count of a in 'banana' on day 6?"])
+    m.train()
+    widths = [c.weights.shape[1] for c in m.parse(ids, mask).candidates]
+    options = m.items(ids, mask).number_ok.sum() * 5 + m.items(ids, mask).char_ok.sum() + 1
+    E = min(16, int(options))
+    assert widths == [3 * E, 6 * E, 3 * E, 3]
+    m.eval()
+    assert [c.weights.shape[1] for c in m.parse(ids, mask).candidates] == [1, 1, 1, 1]

@@ -64,8 +64,9 @@ class AugmentConfig:
     # comparisons and swaps (docs/RESULTS.md); a mixture of exact runs does not, and its
     # gradient favours the spans that answer best.
     span_candidates: int = 0
-    # the general parse (parsing="general", :mod:`.general`): K discrete parses per
-    # function and question in training, each run exactly where its readings are exact
+    # the general parse (parsing="general", :mod:`.general`): in training, K discrete
+    # parses per function, question and sampled choice (fib's two seeds: 2K), its last
+    # scalar input enumerated under each; each runs exactly where its readings are exact
     candidates: int = 4
     # "context": an argument register reads the value of the token it points at from the
     # token's hidden state (a classifier over 0..base-1); "copy" (slots only): also the

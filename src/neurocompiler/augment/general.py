@@ -157,7 +157,9 @@ class GeneralParser(nn.Module):
         """Function i's K candidates: its list's span, then its scalars one by one, each
         from the options the ones before it left: an exact unit feeds one input at most
         (two operands are two numbers of the question), the context reading any."""
-        B, K = values.shape[0], self.sampler.width(self.training)
+        slot = self.layout.lists[i]
+        sampled = (slot is not None) + max(0, len(self.layout.scalars[i]) - 1)  # the last scalar is enumerated
+        B, K = values.shape[0], self.sampler.width(self.training, sampled)
         device = values.device
         rows = torch.arange(B, device=device)[:, None]
         regs = torch.zeros(B, K, self.registers, dtype=torch.long, device=device)
@@ -165,9 +167,8 @@ class GeneralParser(nn.Module):
         logp = values.new_zeros(B, K)
         ok = torch.ones(B, K, dtype=torch.bool, device=device)
         soft_values = []
-        slot = self.layout.lists[i]
         if slot is not None:
-            span = self.sampler.top(lists[:, slot], self.training)
+            span = self.sampler.top(lists[:, slot], self.training, K)
             memory = items.span_codes[rows, span.index]
             if self.layout.list_r1[i]:
                 regs[..., 1] = items.span_len[rows, span.index]
@@ -188,7 +189,7 @@ class GeneralParser(nn.Module):
                                for r_, ctx, v in soft_values]
                 K = K * E
             elif j == 0:
-                pick = self.sampler.top(scalars[:, s], self.training)
+                pick = self.sampler.top(scalars[:, s], self.training, K)
             else:
                 pick = self.sampler.each(options, self.training)
             o = pick.index

@@ -28,13 +28,16 @@ class CandidateSampler:
     def __init__(self, candidates: int) -> None:
         self.candidates = candidates
 
-    def width(self, training: bool) -> int:
-        return self.candidates if training else 1
+    def width(self, training: bool, choices: int = 1) -> int:
+        """Candidates per question: K for each choice a parse samples (fib's samples two
+        seeds and enumerates its depth: 2K; add's samples one operand: K), 1 in evaluation."""
+        return self.candidates * max(1, choices) if training else 1
 
-    def top(self, logits: torch.Tensor, training: bool) -> Choices:
-        """K options of ``logits`` (B, O) (-inf: no such option) without replacement
-        (Gumbel top-k): the K candidates start from K different options."""
-        K = self.width(training)
+    def top(self, logits: torch.Tensor, training: bool, width: int | None = None) -> Choices:
+        """``width`` (default :meth:`width`) options of ``logits`` (B, O) (-inf: no such
+        option) without replacement (Gumbel top-k): the candidates start from different
+        options."""
+        K = self.width(training) if width is None else width
         logp = _log_softmax(logits)
         keys = _noisy(logp, training)
         index = keys.topk(min(K, logits.shape[-1]), -1).indices
