@@ -110,16 +110,9 @@ def test_demo_over_the_budget(tmp_path, capsys):
     assert not (tmp_path / "demo").exists()
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from neurocompiler.augment import AugmentConfig, BackboneConfig
-    from neurocompiler.train import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("guard") / "run"
-    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1))
-    train(TrainConfig(task="arithmetic", examples=40, epochs=1, batch_size=16, out=str(out), model=model),
-          progress=False, log=lambda line: None)
-    return str(out)
+@pytest.fixture()
+def run_dir(tiny_run):
+    return str(tiny_run)
 
 
 def test_eval_widened_to_a_huge_base(run_dir, capsys):

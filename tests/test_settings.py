@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
 import re
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from neurocompiler.augment import AugmentConfig, BackboneConfig
 from neurocompiler.cli import build_parser, main, train_config
 from neurocompiler.errors import InputError
 from neurocompiler.tasks import TASKS
-from neurocompiler.train import TrainConfig, train
+from neurocompiler.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -287,18 +287,9 @@ def test_experiment_mixed_trains_what_it_trained_before_its_defaults_became_a_pr
 
 # ------------------------------------------------------------------ resuming
 
-@pytest.fixture(scope="module")
-def done(tmp_path_factory):
-    run = tmp_path_factory.mktemp("resume") / "run"
-    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=16, heads=2, kv_heads=1, layers=2))
-    train(TrainConfig(task="arithmetic", examples=40, epochs=1, batch_size=16, out=str(run), model=model),
-          progress=False, log=lambda s: None)
-    return run
-
-
-def test_resume_refuses_a_changed_set_or_preset_and_takes_an_unchanged_one(tmp_path, capsys, done):
+def test_resume_refuses_a_changed_set_or_preset_and_takes_an_unchanged_one(tmp_path, capsys, tiny_run):
     run = tmp_path / "run"
-    os.system(f"cp -a {done} {run}")
+    shutil.copytree(tiny_run, run)
     mine = tmp_path / "same.json"
     mine.write_text('{"model": {"backbone": {"dim": 16, "layers": 2}}, "epochs": 1}')
     for argv, refused in ((["--set", "lr=0.1"], "--set lr=0.1"), (["--set", "dim=32"], "--set dim=32"),
