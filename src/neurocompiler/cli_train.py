@@ -261,7 +261,10 @@ def cmd_ask(args) -> int:
         print(f"answer: {out['answer']!r}\nconfidence: {out['confidence']:.3f} (no computer)")
     else:
         regs = " ".join(f"{k}={v}" for k, v in out["registers"].items())
+        memory = out["memory"]
+        if memory and all(32 <= c < 127 for c in memory):  # printable: the text it read, too
+            memory = f"{memory} ({''.join(map(chr, memory))!r})"
         print(f"answer: {out['answer']!r}\nprogram: {out['program']} (p = {out['p_program']:.3f})\n"
-              f"parsed: {regs} memory={out['memory']}\nconfidence: {out['confidence']:.3f} "
+              f"parsed: {regs} memory={memory}\nconfidence: {out['confidence']:.3f} "
               f"(halted {out['p_halted']:.3f})")
     return 0
