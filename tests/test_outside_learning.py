@@ -15,6 +15,8 @@ from neurocompiler.tasks.outside import write_outside
     # chance: an exact integer in 0..127 (< 1%), an exact 3..8-letter string (far less)
     ("outside-arith", "add,sub,mul,div", 0.5),
     ("outside-reverse", "reverse,insertion_sort", 0.5),
+    # chance: the commonest count (2) is 27% of the test questions
+    ("outside-count", "count,reverse", 0.6),
 ])
 def test_the_general_parse_learns_outside_style_questions(tmp_path, capsys, task, functions, bar):
     files = write_outside(tmp_path / "data", tasks=(task,), train=1600, test=150, seed=1)
