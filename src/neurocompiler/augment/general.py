@@ -179,22 +179,21 @@ class GeneralParser(nn.Module):
             options = scalars[:, s, None].expand(B, K, -1).masked_fill(taken, float("-inf"))
             if j == last:  # the last scalar is enumerated over its likeliest options: K becomes K * E
                 if j == 0 and slot is None:  # nothing chosen before it: one prefix, not K equal ones
-                    options, regs, memory, logp, ok, taken = (t[:, :1] for t in (options, regs, memory, logp, ok,
-                                                                                  taken))
+                    options, regs, memory, logp, ok = (t[:, :1] for t in (options, regs, memory, logp, ok))
                 pick = self.sampler.every(options, self.training, ENUMERATE)
                 E = pick.index.shape[-1]
                 pick = type(pick)(*(t.flatten(1) for t in (pick.index, pick.logp, pick.ok)))
-                regs, memory, logp, ok, taken = (t.repeat_interleave(E, 1) for t in (regs, memory, logp, ok, taken))
+                regs, memory, logp, ok = (t.repeat_interleave(E, 1) for t in (regs, memory, logp, ok))
                 soft_values = [(r_, ctx.repeat_interleave(E, 0), v.repeat_interleave(E, 0))
                                for r_, ctx, v in soft_values]
-                K = K * E
             elif j == 0:
                 pick = self.sampler.top(scalars[:, s], self.training, K)
             else:
                 pick = self.sampler.each(options, self.training)
             o = pick.index
             ctx = o >= N + Q
-            taken = taken | self._same_unit(o, N, Q)
+            if j < last:  # what the later inputs may no longer read
+                taken = taken | self._same_unit(o, N, Q)
             number = self.numbers.value(items, o)
             char = items.char_value[rows, (o - N).clamp(0, Q - 1)]
             regs[..., r] = torch.where(o < N, number, torch.where(o < N + Q, char, 0)) * pick.ok  # 0: no option
@@ -204,7 +203,6 @@ class GeneralParser(nn.Module):
         weights = logp.masked_fill(~ok, float("-inf")).softmax(-1)
         weights = torch.nan_to_num(weights)  # a question with no parse at all (every candidate not ok)
         return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), soft_values, weights)
-
 
     def _same_unit(self, option: torch.Tensor, N: int, Q: int) -> torch.Tensor:
         """(B, K, N + Q + 1): the options that read the unit ``option`` reads (every
