@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from neurocompiler.augment import AugmentConfig, AugmentedLM, BackboneConfig
-from neurocompiler.augment.general import SUPPORT, Candidates, run_candidates
+from neurocompiler.augment.general import SUPPORT, Candidates, Reading, run_candidates
 from neurocompiler.augment.sampler import CandidateSampler
 from neurocompiler.augment.units import pack, question_units
 from neurocompiler.interpreter import run as interpret
@@ -115,8 +115,25 @@ def test_sampler_draws_distinct_options_and_the_argmax_in_evaluation():
     assert sorted(top.index[0, :3].tolist()) == [0, 1, 3]
     assert torch.allclose(top.logp[0, :3].exp().sum(), torch.tensor(1.0))
     assert s.top(logits, training=False).index.tolist() == [[1]]
-    none = s.each(torch.full((1, 2, 3), float("-inf")), training=True)
+
+
+def test_the_beam_keeps_the_best_joint_parses_without_replacement():
+    s = CandidateSampler(4)
+    inf = float("-inf")
+    prefix = torch.tensor([[0.0, -20.0]])  # a confident first slot, and an unlikely second prefix
+    logits = torch.tensor([[[0.0, 0.1, 0.2, inf], [5.0, 0.0, 0.0, 0.0]]])  # (B=1, W=2, O=4)
+    for _ in range(20):
+        parent, pick = s.beam(prefix, logits, training=True, width=4)
+        pairs = list(zip(parent[0].tolist(), pick.index[0].tolist(), pick.ok[0].tolist()))
+        assert len(set(pairs)) == 4  # distinct joint parses
+        assert sorted(p[:2] for p in pairs if p[0] == 0) == [(0, 0), (0, 1), (0, 2)]  # all the first prefix's options
+    parent, pick = s.beam(prefix, logits, training=False, width=1)
+    assert (parent.item(), pick.index.item()) == (0, 2)  # the joint argmax
+    assert torch.allclose(pick.logp, logits[0, 0].log_softmax(-1)[2])  # the option's own log-probability
+    parent, none = s.beam(torch.full((1, 2), inf), logits, training=True, width=3)
     assert not none.ok.any() and torch.isfinite(none.logp).all()
+    parent, few = s.beam(torch.zeros(1, 1), logits[:, :1], training=True, width=5)
+    assert few.ok.tolist() == [[True, True, True, False, False]]  # 3 options for 5 candidates
 
 
 def _library(functions=("add", "sub", "count", "fib", "insertion_sort")):
@@ -157,7 +174,8 @@ def test_a_context_reading_is_marginalised_and_its_gradient_is_exact():
     logits = torch.randn(1, n, dtype=torch.float64, requires_grad=True)
     regs = torch.zeros(1, lib.config.registers, dtype=torch.long)
     regs[0, 2] = 3
-    c = Candidates(regs, torch.zeros(1, 8, dtype=torch.long), [(1, torch.tensor([True]), logits.softmax(-1))],
+    probs = logits.softmax(-1)
+    c = Candidates(regs, torch.zeros(1, 8, dtype=torch.long), [Reading(1, torch.tensor([True]), probs, probs.log())],
                    torch.ones(1, 1, dtype=torch.float64))
     runs = run_candidates(lib, [c], max_steps=10, exact=True)[0]
     p = logits.softmax(-1)[0]
@@ -168,6 +186,24 @@ def test_a_context_reading_is_marginalised_and_its_gradient_is_exact():
     (got,) = torch.autograd.grad(runs.r0[0, answer], logits)
     (want_grad,) = torch.autograd.grad(logits.softmax(-1)[0, top[0]], logits)
     assert torch.allclose(got, want_grad)
+
+
+def test_the_keys_pick_which_context_values_run():
+    """In training the keys are a draw (Gumbel top-k): a value the reading ranks low still
+    runs when its key is high, with its own probability as weight."""
+    lib = _library(("add",))
+    n = lib.config.base
+    probs = torch.full((1, n), 1.0 / n, dtype=torch.float64)
+    keys = torch.zeros(1, n, dtype=torch.float64)
+    keys[0, :SUPPORT] = -1.0  # the keys skip the first SUPPORT values
+    regs = torch.zeros(1, lib.config.registers, dtype=torch.long)
+    c = Candidates(regs, torch.zeros(1, 8, dtype=torch.long), [Reading(1, torch.tensor([True]), probs, keys)],
+                   torch.ones(1, 1, dtype=torch.float64))
+    r0 = run_candidates(lib, [c], max_steps=10, exact=True)[0].r0[0]
+    assert (r0[:SUPPORT] == 0).all() and torch.allclose(r0.sum(), torch.tensor(SUPPORT / n, dtype=torch.float64))
+    sampler = CandidateSampler(4)
+    assert torch.equal(sampler.keys(probs.log(), training=False), probs.log())
+    assert not torch.equal(sampler.keys(probs.log(), training=True), probs.log())
 
 
 def test_gradcheck_through_the_candidate_weights():

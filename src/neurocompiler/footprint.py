@@ -27,8 +27,10 @@ SOFT_STEP, SOFT_STEP_REGISTER, SOFT_STEP_LINE = 1400, 64, 40
 # trace --png: matplotlib itself, and per step its float64 copies (lines, image)
 PLOT, PLOT_STEP, PLOT_STEP_REGISTER, PLOT_STEP_LINE = 60 * MiB, 400, 32, 16
 
-ALU_FIX = "use --alu exact or circuit, a smaller --base, or raise --memory-budget"
-BASE_FIX = "use a smaller --base or --memory, or raise --memory-budget"
+ALU_FIX = ("use --alu exact or circuit (train: --set alu=exact), a smaller --base, or raise "
+           "the memory budget (--memory-budget, or $NEUROCOMPILER_MEMORY_BUDGET)")
+BASE_FIX = ("use a smaller --base or --memory (train: --cells), or raise the memory budget (--memory-budget, "
+            "or $NEUROCOMPILER_MEMORY_BUDGET)")
 
 
 def process() -> Estimate:

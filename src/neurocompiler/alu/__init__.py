@@ -22,7 +22,7 @@ def make_alu(kind: str, base: int) -> ALU:
 
     if kind in ALU_KINDS:
         tables = footprint.alu(kind, base, used=())
-        fix = footprint.ALU_FIX if tables.total >= footprint.PROCESS else "raise --memory-budget"
+        fix = footprint.ALU_FIX if tables.total >= footprint.PROCESS else "raise the memory budget (--memory-budget, or $NEUROCOMPILER_MEMORY_BUDGET)"
         resources.check(footprint.process() + tables, None, f"the {kind} ALU at base {base}", fix)
     if kind == "table":
         return TableALU(base)

@@ -84,15 +84,29 @@ class Layout:
 
 
 @dataclass
+class Reading:
+    """One scalar register's reading in every candidate row (rows first): whether it is
+    from context, its distribution over 0..n-1 (one-hot where exact) and the keys whose
+    top-k picks the values a reading from context runs (:func:`_expand`)."""
+
+    register: int
+    from_context: torch.Tensor  # (rows,) bool
+    values: torch.Tensor  # (rows, n)
+    keys: torch.Tensor  # (rows, n)
+
+    def map(self, f) -> "Reading":
+        return Reading(self.register, f(self.from_context), f(self.values), f(self.keys))
+
+
+@dataclass
 class Candidates:
     """Function i's K parses per question (rows B K, candidate-minor): exact register
-    values (B K, registers) and memory (B K, cells) as integers; per scalar register
-    ``(register, from context (B K,), its distribution (B K, n))``, one-hot where it is
-    exact; and the weights (B, K), renormalised over the candidates."""
+    values (B K, registers) and memory (B K, cells) as integers; each scalar register's
+    :class:`Reading`; and the weights (B, K), renormalised over the candidates."""
 
     registers: torch.Tensor
     memory: torch.Tensor
-    soft_values: list[tuple[int, torch.Tensor, torch.Tensor]]
+    soft_values: list[Reading]
     weights: torch.Tensor
 
 
@@ -134,8 +148,9 @@ class GeneralParser(nn.Module):
         # (B, S, O): the numbers, the characters, then the context reading, whose score is its kind's
         scalars = torch.cat([nums + kinds[..., :1], chars + kinds[..., 1:2], kinds[..., 2:]], -1)
         values = self.context(z, pooled, mask)  # (B, S, n)
+        keys = self.sampler.keys(values.clamp_min(1e-30).log(), self.training)  # which values run (drawn in training)
         N, Q = nums.shape[-1], chars.shape[-1]
-        out = [self._candidates(i, items, lists, scalars, values, N, Q) for i in range(len(self.layout.lists))]
+        out = [self._candidates(i, items, lists, scalars, values, keys, N, Q) for i in range(len(self.layout.lists))]
         return GeneralParse(selection, out)
 
     def explain(self, parse: GeneralParse, i: int) -> dict:
@@ -143,66 +158,68 @@ class GeneralParser(nn.Module):
         (a reading from context at its most probable value) and the list it reads."""
         c = parse.candidates[i]
         k = int(c.weights[0].argmax())
-        registers = {r: int(c.registers[k, r]) for r, _, _ in c.soft_values}
-        registers.update({r: int(v[k].argmax()) for r, ctx, v in c.soft_values if ctx[k]})
+        registers = {x.register: int(x.values[k].argmax() if x.from_context[k] else c.registers[k, x.register])
+                     for x in c.soft_values}
         if self.layout.list_r1[i]:
             registers[1] = int(c.registers[k, 1])
         codes = c.memory[k].tolist()
         return {"registers": {f"r{r}": v for r, v in sorted(registers.items())},
-                "from_context": [f"r{r}" for r, ctx, _ in c.soft_values if ctx[k]],
+                "from_context": [f"r{x.register}" for x in c.soft_values if x.from_context[k]],
                 "memory": codes[:codes.index(0)] if 0 in codes else codes}
 
     def _candidates(self, i: int, items: Items, lists: torch.Tensor, scalars: torch.Tensor,
-                    values: torch.Tensor, N: int, Q: int) -> Candidates:
-        """Function i's K candidates: its list's span, then its scalars one by one, each
-        from the options the ones before it left: an exact unit feeds one input at most
-        (two operands are two numbers of the question), the context reading any."""
+                    values: torch.Tensor, keys: torch.Tensor, N: int, Q: int) -> Candidates:
+        """Function i's K candidates, grown slot by slot from one empty parse: its list's
+        span (K of them), then its scalars, each a beam step over the partial parses
+        (:meth:`~.sampler.CandidateSampler.beam`) from the options the inputs before it
+        left: an exact unit feeds one input at most (two operands are two numbers of the
+        question), the context reading any. The last scalar is enumerated."""
         slot = self.layout.lists[i]
         sampled = (slot is not None) + max(0, len(self.layout.scalars[i]) - 1)  # the last scalar is enumerated
         B, K = values.shape[0], self.sampler.width(self.training, sampled)
         device = values.device
         rows = torch.arange(B, device=device)[:, None]
-        regs = torch.zeros(B, K, self.registers, dtype=torch.long, device=device)
-        memory = torch.zeros(B, K, items.span_codes.shape[-1], dtype=torch.long, device=device)
-        logp = values.new_zeros(B, K)
-        ok = torch.ones(B, K, dtype=torch.bool, device=device)
-        soft_values = []
+        regs = torch.zeros(B, 1, self.registers, dtype=torch.long, device=device)
+        memory = torch.zeros(B, 1, items.span_codes.shape[-1], dtype=torch.long, device=device)
+        logp, ok = values.new_zeros(B, 1), torch.ones(B, 1, dtype=torch.bool, device=device)
+        taken = torch.zeros(B, 1, scalars.shape[-1], dtype=torch.bool, device=device)
+        soft: list[Reading] = []  # rows (B, W)
         if slot is not None:
             span = self.sampler.top(lists[:, slot], self.training, K)
             memory = items.span_codes[rows, span.index]
+            regs = regs.expand(B, K, -1).clone()
             if self.layout.list_r1[i]:
                 regs[..., 1] = items.span_len[rows, span.index]
-            logp, ok = logp + span.logp, ok & span.ok
-        taken = torch.zeros(B, K, scalars.shape[-1], dtype=torch.bool, device=device)
+            logp, ok, taken = span.logp, span.ok, taken.expand(B, K, -1)
         last = len(self.layout.scalars[i]) - 1
         for j, (r, s) in enumerate(self.layout.scalars[i]):
-            options = scalars[:, s, None].expand(B, K, -1).masked_fill(taken, float("-inf"))
-            if j == last:  # the last scalar is enumerated over its likeliest options: K becomes K * E
-                if j == 0 and slot is None:  # nothing chosen before it: one prefix, not K equal ones
-                    options, regs, memory, logp, ok = (t[:, :1] for t in (options, regs, memory, logp, ok))
+            options = scalars[:, s, None].expand(B, regs.shape[1], -1).masked_fill(taken, float("-inf"))
+            if j == last:  # enumerated over its likeliest options: W parses become W * E
                 pick = self.sampler.every(options, self.training, ENUMERATE)
                 E = pick.index.shape[-1]
                 pick = type(pick)(*(t.flatten(1) for t in (pick.index, pick.logp, pick.ok)))
-                regs, memory, logp, ok = (t.repeat_interleave(E, 1) for t in (regs, memory, logp, ok))
-                soft_values = [(r_, ctx.repeat_interleave(E, 0), v.repeat_interleave(E, 0))
-                               for r_, ctx, v in soft_values]
-            elif j == 0:
-                pick = self.sampler.top(scalars[:, s], self.training, K)
+                parent = torch.arange(regs.shape[1], device=device).repeat_interleave(E).expand(B, -1)
             else:
-                pick = self.sampler.each(options, self.training)
+                parent, pick = self.sampler.beam(logp.masked_fill(~ok, float("-inf")), options, self.training, K)
+            keep = lambda t: t.gather(1, parent.view(B, -1, *[1] * (t.dim() - 2)).expand(-1, -1, *t.shape[2:]))  # noqa: E731
+            regs, memory, logp, ok, taken = (keep(t) for t in (regs, memory, logp, ok, taken))
+            soft = [x.map(keep) for x in soft]
             o = pick.index
             ctx = o >= N + Q
             if j < last:  # what the later inputs may no longer read
                 taken = taken | self._same_unit(o, N, Q)
             number = self.numbers.value(items, o)
             char = items.char_value[rows, (o - N).clamp(0, Q - 1)]
+            regs = regs.clone()
             regs[..., r] = torch.where(o < N, number, torch.where(o < N + Q, char, 0)) * pick.ok  # 0: no option
-            soft_values.append((r, ctx.flatten(), torch.where(ctx[..., None], values[:, s, None], F.one_hot(
-                regs[..., r], values.shape[-1]).to(values)).flatten(0, 1)))
+            exact = F.one_hot(regs[..., r], values.shape[-1]).to(values)
+            soft.append(Reading(r, ctx, torch.where(ctx[..., None], values[:, s, None], exact),
+                                keys[:, s, None].expand_as(exact)))
             logp, ok = logp + pick.logp, ok & pick.ok
         weights = logp.masked_fill(~ok, float("-inf")).softmax(-1)
         weights = torch.nan_to_num(weights)  # a question with no parse at all (every candidate not ok)
-        return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), soft_values, weights)
+        return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), [x.map(lambda t: t.flatten(0, 1)) for x in soft],
+                          weights)
 
     def _same_unit(self, option: torch.Tensor, N: int, Q: int) -> torch.Tensor:
         """(B, K, N + Q + 1): the options that read the unit ``option`` reads (every
@@ -254,17 +271,18 @@ def _expand(c: Candidates, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     rows = c.registers.shape[0]
     origin = torch.arange(rows, device=c.registers.device)
     registers, weight = c.registers, c.weights.new_ones(rows)
-    count = sum(ctx.long() for _, ctx, _ in c.soft_values) if c.soft_values else origin * 0
+    count = sum(x.from_context.long() for x in c.soft_values) if c.soft_values else origin * 0
     width = torch.floor(SUPPORT ** (1 / count.clamp_min(1).double()) + 1e-9).long().clamp(1, n)
     top = min(SUPPORT, n)
-    for r, from_context, values in c.soft_values:  # expand each row that reads register r from context
-        ctx = from_context[origin]
+    for x in c.soft_values:  # expand each row that reads its register from context
+        ctx = x.from_context[origin]
         if not ctx.any():
             continue
-        p, v = values[origin[ctx]].topk(top, -1)  # (x, top)
+        v = x.keys[origin[ctx]].topk(top, -1).indices  # (rows, top): the most probable, or in training a draw
+        p = x.values[origin[ctx]].gather(-1, v)
         keep = (torch.arange(top, device=p.device) < width[origin[ctx], None]).flatten()
         grown = registers[ctx].repeat_interleave(top, 0)
-        grown[:, r] = v.flatten()
+        grown[:, x.register] = v.flatten()
         registers = torch.cat([registers[~ctx], grown[keep]])
         weight = torch.cat([weight[~ctx], (weight[ctx, None] * p).flatten()[keep]])
         origin = torch.cat([origin[~ctx], origin[ctx].repeat_interleave(top)[keep]])
@@ -305,7 +323,7 @@ def _soft(library: Library, i: int, c: Candidates, max_steps: int) -> Runs:
     """Every candidate on the differentiable machine, its soft readings as distributions."""
     n = library.config.base
     R = F.one_hot(c.registers, n).to(c.weights)
-    for r, _, value in c.soft_values:
-        R = torch.cat([R[:, :r], value[:, None], R[:, r + 1:]], 1)
+    for x in c.soft_values:
+        R = torch.cat([R[:, :x.register], x.values[:, None], R[:, x.register + 1:]], 1)
     out = library.run_one(i, R, F.one_hot(c.memory, n).to(R), max_steps=max_steps)
     return Runs(out.state.M, out.state.R[:, 0], out.state.h, out.steps)

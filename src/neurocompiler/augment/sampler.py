@@ -43,21 +43,38 @@ class CandidateSampler:
         index = keys.topk(min(K, logits.shape[-1]), -1).indices
         return _picked(logp, F.pad(index, (0, K - index.shape[-1])), K > logits.shape[-1])
 
-    def each(self, logits: torch.Tensor, training: bool) -> Choices:
-        """One option per candidate from ``logits`` (B, K, O), each its own draw."""
+    def beam(self, prefix: torch.Tensor, logits: torch.Tensor, training: bool, width: int) -> tuple[torch.Tensor, Choices]:
+        """Extend W partial parses (log-probabilities ``prefix`` (B, W), -inf where there is
+        none) by one slot's options ``logits`` (B, W, O): the ``width`` best of the W * O
+        joint parses by their Gumbel-perturbed log-probability, without replacement (a
+        stochastic beam, as in Kool et al. 2019; beam MML as in Guu et al. 2017). Returns
+        each kept parse's parent (B, width) and its option. A confident first slot then
+        leaves its candidates to the next slot's options instead of to its own unlikely
+        ones. In evaluation (width 1) it is the joint argmax."""
         logp = _log_softmax(logits)
-        return _picked(logp, _noisy(logp, training).argmax(-1), False)
+        B, W, O = logp.shape
+        joint = (prefix[..., None] + logp).flatten(1)
+        top = _noisy(joint, training).topk(min(width, W * O), -1).indices
+        top = F.pad(top, (0, width - top.shape[-1]))
+        ok = torch.isfinite(joint.gather(-1, top)) & (torch.arange(width, device=top.device) < W * O)
+        picked = logp.flatten(1).gather(-1, top)
+        return top // O, Choices(top % O, picked.masked_fill(~ok, 0.0), ok)
 
+    def keys(self, logp: torch.Tensor, training: bool) -> torch.Tensor:
+        """Keys (B, ..., O) whose top-k picks the options of ``logp`` a truncated
+        enumeration runs: the most probable in evaluation, a draw without replacement
+        (Gumbel top-k) in training."""
+        return _noisy(logp, training)
 
     def every(self, logits: torch.Tensor, training: bool, most: int) -> Choices:
-        """In training, the ``most`` most probable options of ``logits`` (B, K, O) each, as
-        (B, K, E) choices (E = min(most, O)): a slot that is enumerated, not sampled,
-        so that its part of the likelihood is exact over them; in evaluation :meth:`each`."""
-        if not training:
-            choices = self.each(logits, training)
-            return Choices(choices.index[..., None], choices.logp[..., None], choices.ok[..., None])
+        """In training, ``most`` options of ``logits`` (B, K, O) each, as (B, K, E) choices
+        (E = min(most, O)): a slot that is enumerated, not sampled, so that its part of the
+        likelihood is exact over them. Where there are more than E options they are drawn
+        without replacement (Gumbel top-k), so an option the model ranks low is still
+        tried now and then; in evaluation, the argmax."""
         logp = _log_softmax(logits)
-        picked, index = logp.topk(min(most, logits.shape[-1]), -1)
+        index = _noisy(logp, training).topk(min(most, logits.shape[-1]) if training else 1, -1).indices
+        picked = logp.gather(-1, index)
         ok = torch.isfinite(picked)
         return Choices(index, picked.masked_fill(~ok, 0.0), ok)
 
@@ -69,15 +86,14 @@ def _log_softmax(logits: torch.Tensor) -> torch.Tensor:
 
 
 def _noisy(logp: torch.Tensor, training: bool) -> torch.Tensor:
+    """Gumbel-perturbed keys of ``logp`` in training (their top-k is a draw without
+    replacement), ``logp`` itself in evaluation; no gradient."""
     keys = logp.detach()
     return keys - noise.exponential_like(keys).log() if training else keys  # + Gumbel noise
 
 
 def _picked(logp: torch.Tensor, index: torch.Tensor, padded: bool) -> Choices:
-    if index.dim() < logp.dim():
-        picked = logp.gather(-1, index[..., None])[..., 0]
-    else:
-        picked = logp.gather(-1, index)
+    picked = logp.gather(-1, index)
     ok = torch.isfinite(picked)
     if padded:  # the columns top() added past the options
         ok = ok & (torch.arange(index.shape[-1], device=index.device) < logp.shape[-1])
