@@ -34,7 +34,7 @@ from torch import nn
 from ..library import FunctionSpec, Library
 from .context import ContextReader
 from .numbers import NumberReader
-from .sampler import CandidateSampler
+from .sampler import CandidateSampler, log_softmax
 from .spans import SpanReader
 from .units import Items
 
@@ -144,9 +144,12 @@ class GeneralParser(nn.Module):
         B = z.shape[0]
         lists = self.spans(z, pooled, items)  # (B, L, S)
         nums, chars = self.numbers(z, pooled, items)
-        kinds = self.kinds(pooled).view(B, -1, KINDS)
-        # (B, S, O): the numbers, the characters, then the context reading, whose score is its kind's
-        scalars = torch.cat([nums + kinds[..., :1], chars + kinds[..., 1:2], kinds[..., 2:]], -1)
+        kinds = self.kinds(pooled).view(B, -1, KINDS).log_softmax(-1)
+        # (B, S, O) log-probabilities: a kind, then an option of it (the numbers, the characters, then the
+        # context reading, the only one of its kind), so a question with many one-character units (symbols)
+        # gives characters no more mass at the start than one with few
+        scalars = torch.cat([kinds[..., :1] + log_softmax(nums), kinds[..., 1:2] + log_softmax(chars),
+                             kinds[..., 2:]], -1)
         values = self.context(z, pooled, mask)  # (B, S, n)
         keys = self.sampler.keys(values.clamp_min(1e-30).log(), self.training)  # which values run (drawn in training)
         N, Q = nums.shape[-1], chars.shape[-1]

@@ -38,7 +38,7 @@ class CandidateSampler:
         option) without replacement (Gumbel top-k): the candidates start from different
         options."""
         K = self.width(training) if width is None else width
-        logp = _log_softmax(logits)
+        logp = log_softmax(logits)
         keys = _noisy(logp, training)
         index = keys.topk(min(K, logits.shape[-1]), -1).indices
         return _picked(logp, F.pad(index, (0, K - index.shape[-1])), K > logits.shape[-1])
@@ -51,7 +51,7 @@ class CandidateSampler:
         each kept parse's parent (B, width) and its option. A confident first slot then
         leaves its candidates to the next slot's options instead of to its own unlikely
         ones. In evaluation (width 1) it is the joint argmax."""
-        logp = _log_softmax(logits)
+        logp = log_softmax(logits)
         B, W, O = logp.shape
         joint = (prefix[..., None] + logp).flatten(1)
         top = _noisy(joint, training).topk(min(width, W * O), -1).indices
@@ -72,14 +72,14 @@ class CandidateSampler:
         likelihood is exact over them. Where there are more than E options they are drawn
         without replacement (Gumbel top-k), so an option the model ranks low is still
         tried now and then; in evaluation, the argmax."""
-        logp = _log_softmax(logits)
+        logp = log_softmax(logits)
         index = _noisy(logp, training).topk(min(most, logits.shape[-1]) if training else 1, -1).indices
         picked = logp.gather(-1, index)
         ok = torch.isfinite(picked)
         return Choices(index, picked.masked_fill(~ok, 0.0), ok)
 
 
-def _log_softmax(logits: torch.Tensor) -> torch.Tensor:
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
     """log_softmax, -inf (not NaN) on a row with no option."""
     none = torch.isinf(logits).all(-1, keepdim=True)
     return torch.where(none, float("-inf"), logits.masked_fill(none, 0.0).log_softmax(-1))
