@@ -117,6 +117,25 @@ def test_sampler_draws_distinct_options_and_the_argmax_in_evaluation():
     assert s.top(logits, training=False).index.tolist() == [[1]]
 
 
+def test_the_proposal_mixes_in_the_prior_in_training_only():
+    """A parse the model is sure against is still drawn (EXPLORE of the draws come from
+    the prior); its weight stays the model's probability."""
+    from neurocompiler.augment.sampler import EXPLORE
+
+    s = CandidateSampler(1)
+    logits = torch.tensor([[30.0, 0.0, float("-inf")]])  # option 1: e^-30 by the model
+    prior = torch.zeros(1, 3)
+    torch.manual_seed(0)
+    drawn = [s.top(logits, True, 1, prior=prior) for _ in range(4000)]
+    share = sum(int(c.index[0, 0]) == 1 for c in drawn) / len(drawn)
+    assert abs(share - EXPLORE / 2) < 0.02, share  # the prior's half of EXPLORE; never option 2
+    assert all(c.ok.all() and int(c.index[0, 0]) != 2 for c in drawn)
+    one = next(c for c in drawn if int(c.index[0, 0]) == 1)
+    assert torch.allclose(one.logp, logits.log_softmax(-1)[0, 1])  # the model's, not the proposal's
+    assert torch.allclose(one.logq.exp(), torch.tensor(EXPLORE / 2), rtol=1e-3)
+    assert torch.equal(s.proposal(logits.log_softmax(-1), prior, training=False), logits.log_softmax(-1))
+
+
 def test_the_beam_keeps_the_best_joint_parses_without_replacement():
     s = CandidateSampler(4)
     inf = float("-inf")
@@ -249,3 +268,26 @@ def test_training_candidates_grow_with_the_choices_a_parse_samples():
     assert widths == [3 * E, 6 * E, 3 * E, 3]
     m.eval()
     assert [c.weights.shape[1] for c in m.parse(ids, mask).candidates] == [1, 1, 1, 1]
+
+
+def test_a_scalar_picks_a_kind_then_an_option_so_symbols_do_not_swamp_the_numbers():
+    """At the start a number gets its kind's mass whatever the count of one-character
+    units beside it: "add 3 and 4" and a question full of symbols alike."""
+    from neurocompiler.augment.general import CONTEXT_PRIOR, GeneralParser
+    from neurocompiler.library import load_specs
+
+    tok = build_tokenizer("char")
+    specs = load_specs()
+    parser = GeneralParser.build(8, 128, [specs["add"]], candidates=4, registers=4)
+    want = torch.tensor([0.0, 0.0, CONTEXT_PRIOR]).softmax(-1)
+    for question in ("add 3 and 4", "F(0)=3, F(1)=4, F(k)=F(k-1)+F(k-2). F(5)=?"):
+        texts = _texts(tok, question)
+        items = pack([question_units(texts, 16, 128)], 16, torch.device("cpu"))
+        scalars, prior, N, Q = parser.scalar_options(torch.randn(1, len(texts), 8), torch.randn(1, 8), items)
+        p = scalars[0].exp()  # (slots, options)
+        assert Q >= (2 if question.startswith("add") else 20)
+        got = torch.stack([p[:, :N].sum(-1), p[:, N:N + Q].sum(-1), p[:, N + Q:].sum(-1)], -1)
+        assert torch.allclose(got, want.expand_as(got), atol=1e-5), (question, got)
+        q = prior[0].exp()  # the sampler's prior: a third per kind, then uniform within it
+        assert torch.allclose(q[:, N + Q], torch.tensor(1 / 3)) and torch.allclose(q[:, N:N + Q], q[:, N:N + 1])
+        assert torch.allclose(q.sum(-1), torch.tensor(1.0)) and torch.equal(torch.isinf(prior), torch.isinf(scalars))

@@ -9,10 +9,12 @@ Every input of a library function is read from the question (:mod:`.units`):
   :class:`~.context.ContextReader` (a soft value, for what the question does not spell).
 
 Every reading is scored where it stands and by what follows it (in a causal model only
-the next token sees that a span ends at a ``?``). A function and one reading per input
-form a discrete parse. The :class:`~.sampler.CandidateSampler` draws K of them per
-function, and in training enumerates the last scalar input's likeliest options
-(:data:`ENUMERATE`) under each; each runs on the
+the next token sees that a span ends at a ``?``). A scalar's reading is a kind (a
+number, a character, from context), then an option of that kind. A function and one
+reading per input form a discrete parse. The :class:`~.sampler.CandidateSampler` grows
+K of them per function, input by input, as a stochastic beam over the partial parses,
+and in training enumerates the last scalar input over :data:`ENUMERATE` options under
+each (its likeliest, or a draw of them where it has more); each runs on the
 library, exactly (``Library.run_exact``) unless a reading is soft or the library is
 trainable, when it runs on the differentiable machine. Each function's runs are mixed by
 the candidates' renormalised probabilities and the functions by the
@@ -34,7 +36,7 @@ from torch import nn
 from ..library import FunctionSpec, Library
 from .context import ContextReader
 from .numbers import NumberReader
-from .sampler import CandidateSampler, log_softmax
+from .sampler import CandidateSampler, log_softmax, uniform
 from .spans import SpanReader
 from .units import Items
 
@@ -44,10 +46,11 @@ KINDS = 3  # a scalar's reading: a number, a character, or from context
 # often than one over the wrong letter; starting it less likely lets the exact readings,
 # which answer with certainty once found, be found first.
 CONTEXT_PRIOR = -3.0
-# In training a function's last scalar input is not sampled but enumerated over its
-# ENUMERATE most probable options, one exact run each: the parse's likelihood is exact
-# along that input, so fib's depth ("the 6th term": 6 shifted by -2) is found among the
-# options at once instead of by a lucky draw jointly with both seeds.
+# In training a function's last scalar input is not sampled but enumerated over
+# ENUMERATE options (all of them, or a draw without replacement where there are more),
+# one exact run each: the parse's likelihood is exact along that input, so fib's depth
+# ("the 6th term": 6 shifted by -2) is found among the options at once instead of by a
+# lucky draw jointly with both seeds.
 ENUMERATE = 16
 
 
@@ -141,20 +144,30 @@ class GeneralParser(nn.Module):
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor, items: Items,
                 selection: torch.Tensor) -> GeneralParse:
-        B = z.shape[0]
         lists = self.spans(z, pooled, items)  # (B, L, S)
-        nums, chars = self.numbers(z, pooled, items)
-        kinds = self.kinds(pooled).view(B, -1, KINDS).log_softmax(-1)
-        # (B, S, O) log-probabilities: a kind, then an option of it (the numbers, the characters, then the
-        # context reading, the only one of its kind), so a question with many one-character units (symbols)
-        # gives characters no more mass at the start than one with few
-        scalars = torch.cat([kinds[..., :1] + log_softmax(nums), kinds[..., 1:2] + log_softmax(chars),
-                             kinds[..., 2:]], -1)
+        scalars, prior, N, Q = self.scalar_options(z, pooled, items)
         values = self.context(z, pooled, mask)  # (B, S, n)
         keys = self.sampler.keys(values.clamp_min(1e-30).log(), self.training)  # which values run (drawn in training)
-        N, Q = nums.shape[-1], chars.shape[-1]
-        out = [self._candidates(i, items, lists, scalars, values, keys, N, Q) for i in range(len(self.layout.lists))]
+        out = [self._candidates(i, items, lists, scalars, prior, values, keys, N, Q)
+               for i in range(len(self.layout.lists))]
         return GeneralParse(selection, out)
+
+    def scalar_options(self, z: torch.Tensor, pooled: torch.Tensor,
+                       items: Items) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+        """(B, S, O) log-probabilities of each scalar slot's options: a kind, then an option
+        of it (N shifted numbers, then Q characters, then the context reading, the only one
+        of its kind), so a question with many one-character units (symbols) gives
+        characters no more mass than one with few. Also the sampler's prior over them
+        (uniform over the kinds the question has, then over each kind's options), N and Q."""
+        nums, chars = self.numbers(z, pooled, items)
+        kinds = self.kinds(pooled).view(z.shape[0], -1, KINDS).log_softmax(-1)
+        scalars = torch.cat([kinds[..., :1] + log_softmax(nums), kinds[..., 1:2] + log_softmax(chars),
+                             kinds[..., 2:]], -1)
+        has = torch.stack([torch.isfinite(nums).any(-1), torch.isfinite(chars).any(-1),
+                           torch.ones_like(nums[..., 0], dtype=torch.bool)], -1)
+        each = -has.sum(-1, keepdim=True).float().log()  # (B, S, 1): a kind's share
+        prior = torch.cat([each + uniform(nums), each + uniform(chars), each], -1)
+        return scalars, prior, nums.shape[-1], chars.shape[-1]
 
     def explain(self, parse: GeneralParse, i: int) -> dict:
         """Function i's most probable parse of the first question: the registers it loads
@@ -170,7 +183,7 @@ class GeneralParser(nn.Module):
                 "from_context": [f"r{x.register}" for x in c.soft_values if x.from_context[k]],
                 "memory": codes[:codes.index(0)] if 0 in codes else codes}
 
-    def _candidates(self, i: int, items: Items, lists: torch.Tensor, scalars: torch.Tensor,
+    def _candidates(self, i: int, items: Items, lists: torch.Tensor, scalars: torch.Tensor, prior: torch.Tensor,
                     values: torch.Tensor, keys: torch.Tensor, N: int, Q: int) -> Candidates:
         """Function i's K candidates, grown slot by slot from one empty parse: its list's
         span (K of them), then its scalars, each a beam step over the partial parses
@@ -185,27 +198,30 @@ class GeneralParser(nn.Module):
         regs = torch.zeros(B, 1, self.registers, dtype=torch.long, device=device)
         memory = torch.zeros(B, 1, items.span_codes.shape[-1], dtype=torch.long, device=device)
         logp, ok = values.new_zeros(B, 1), torch.ones(B, 1, dtype=torch.bool, device=device)
+        logq = values.new_zeros(B, 1)  # the proposal's log-probability of each partial parse (no gradient)
         taken = torch.zeros(B, 1, scalars.shape[-1], dtype=torch.bool, device=device)
         soft: list[Reading] = []  # rows (B, W)
         if slot is not None:
-            span = self.sampler.top(lists[:, slot], self.training, K)
+            span = self.sampler.top(lists[:, slot], self.training, K, prior=uniform(lists[:, slot]))
             memory = items.span_codes[rows, span.index]
             regs = regs.expand(B, K, -1).clone()
             if self.layout.list_r1[i]:
                 regs[..., 1] = items.span_len[rows, span.index]
-            logp, ok, taken = span.logp, span.ok, taken.expand(B, K, -1)
+            logp, ok, logq, taken = span.logp, span.ok, span.logq, taken.expand(B, K, -1)
         last = len(self.layout.scalars[i]) - 1
         for j, (r, s) in enumerate(self.layout.scalars[i]):
             options = scalars[:, s, None].expand(B, regs.shape[1], -1).masked_fill(taken, float("-inf"))
+            explore = prior[:, s, None].expand_as(options)
             if j == last:  # enumerated over its likeliest options: W parses become W * E
-                pick = self.sampler.every(options, self.training, ENUMERATE)
+                pick = self.sampler.every(options, self.training, ENUMERATE, prior=explore)
                 E = pick.index.shape[-1]
-                pick = type(pick)(*(t.flatten(1) for t in (pick.index, pick.logp, pick.ok)))
+                pick = type(pick)(*(t.flatten(1) for t in (pick.index, pick.logp, pick.ok, pick.logq)))
                 parent = torch.arange(regs.shape[1], device=device).repeat_interleave(E).expand(B, -1)
             else:
-                parent, pick = self.sampler.beam(logp.masked_fill(~ok, float("-inf")), options, self.training, K)
+                parent, pick = self.sampler.beam(logq.masked_fill(~ok, float("-inf")), options, self.training, K,
+                                                 prior=explore)
             keep = lambda t: t.gather(1, parent.view(B, -1, *[1] * (t.dim() - 2)).expand(-1, -1, *t.shape[2:]))  # noqa: E731
-            regs, memory, logp, ok, taken = (keep(t) for t in (regs, memory, logp, ok, taken))
+            regs, memory, logp, logq, ok, taken = (keep(t) for t in (regs, memory, logp, logq, ok, taken))
             soft = [x.map(keep) for x in soft]
             o = pick.index
             ctx = o >= N + Q
@@ -218,7 +234,7 @@ class GeneralParser(nn.Module):
             exact = F.one_hot(regs[..., r], values.shape[-1]).to(values)
             soft.append(Reading(r, ctx, torch.where(ctx[..., None], values[:, s, None], exact),
                                 keys[:, s, None].expand_as(exact)))
-            logp, ok = logp + pick.logp, ok & pick.ok
+            logp, logq, ok = logp + pick.logp, logq + pick.logq, ok & pick.ok
         weights = logp.masked_fill(~ok, float("-inf")).softmax(-1)
         weights = torch.nan_to_num(weights)  # a question with no parse at all (every candidate not ok)
         return Candidates(regs.flatten(0, 1), memory.flatten(0, 1), [x.map(lambda t: t.flatten(0, 1)) for x in soft],
@@ -265,7 +281,7 @@ def run_candidates(library: Library, candidates: Sequence[Candidates], max_steps
     return out
 
 
-SUPPORT = 16  # values of a reading from context that run exactly (its most probable)
+SUPPORT = 16  # values of a reading from context that run exactly (its most probable; a draw in training)
 
 
 def _expand(c: Candidates, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
