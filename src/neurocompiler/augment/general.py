@@ -212,7 +212,7 @@ class GeneralParser(nn.Module):
         for j, (r, s) in enumerate(self.layout.scalars[i]):
             options = scalars[:, s, None].expand(B, regs.shape[1], -1).masked_fill(taken, float("-inf"))
             explore = prior[:, s, None].expand_as(options)
-            if j == last:  # enumerated over its likeliest options: W parses become W * E
+            if j == last:  # enumerated (its likeliest options, or in training a draw): W parses become W * E
                 pick = self.sampler.every(options, self.training, ENUMERATE, prior=explore)
                 E = pick.index.shape[-1]
                 pick = type(pick)(*(t.flatten(1) for t in (pick.index, pick.logp, pick.ok, pick.logq)))

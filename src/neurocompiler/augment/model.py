@@ -243,8 +243,7 @@ class AugmentedLM(Answerer):
         ``function_loss``, that weight times the mean of each function's own. The general
         parse's: the answer's marginal likelihood (:func:`.outputs.answer_nll`) plus the
         sum over functions of each one's own, in its own kind only, so the parse of
-        ``reverse`` never learns to put a count in r0. With the general parse a function's own loss counts
-        only answers of its kind, so the parse of ``reverse`` never learns to put a count in r0."""
+        ``reverse`` never learns to put a count in r0."""
         if isinstance(self.parser, GeneralParser):  # the marginal likelihood itself, and each function's
             loss = answer_nll(out.int_logits, out.str_logits, targets)
             if out.own is not None:
