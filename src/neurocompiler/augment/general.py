@@ -229,7 +229,6 @@ class GeneralParser(nn.Module):
                 taken = taken | self._same_unit(o, N, Q)
             number = self.numbers.value(items, o)
             char = items.char_value[rows, (o - N).clamp(0, Q - 1)]
-            regs = regs.clone()
             regs[..., r] = torch.where(o < N, number, torch.where(o < N + Q, char, 0)) * pick.ok  # 0: no option
             exact = F.one_hot(regs[..., r], values.shape[-1]).to(values)
             soft.append(Reading(r, ctx, torch.where(ctx[..., None], values[:, s, None], exact),
