@@ -84,7 +84,7 @@ def stated_inputs(record: dict) -> tuple[str, dict[int, int], list[int], int]:
         if "x" in g:
             assert g["x"] != w
             assert (g.get("xr") or g["xs"]) == (g["x"][::-1] if "xr" in g else "".join(sorted(g["x"])))
-        return record["function"], {1: len(w)}, [ord(ch) for ch in w], len(w)
+        return main(record), {1: len(w)}, [ord(ch) for ch in w], len(w)
     assert task == "outside-fib"
     if "terms" in g:  # x_0..x_d shown: the answer is the next term
         terms = [int(v) for v in g["terms"].split(", ")]
@@ -101,6 +101,28 @@ def stated_inputs(record: dict) -> tuple[str, dict[int, int], list[int], int]:
         else:  # "k terms after" x_1 is x_{1+k}
             d = int(g["dterms"].split()[0])
     return "fib", {1: a, 2: b, 3: d}, [], -1
+
+
+def main(record: dict) -> str:
+    """The record's main function: its "function", or the first of a list."""
+    return record["function"][0] if isinstance(record["function"], list) else record["function"]
+
+
+def equivalent_inputs(record: dict) -> list[tuple[str, dict[int, int], list[int], int]]:
+    """(function, registers, memory, length) for each equivalent the record lists, its
+    inputs read from the question as a user would: string_sort takes the word as a
+    0-terminated string; add takes the last two terms shown, or x_0 and x_1."""
+    function, registers, memory, length = stated_inputs(record)
+    out = []
+    for other in (record["function"][1:] if isinstance(record["function"], list) else []):
+        if other == "string_sort":
+            out.append((other, {}, memory, length))
+        else:
+            assert other == "add" and function == "fib", record
+            terms = re.findall(NUM, record["question"].split(":")[1]) if record["phrasing"] == "continue-list" else []
+            a, b = (int(terms[-2]), int(terms[-1])) if terms else (registers[1], registers[2])
+            out.append((other, {1: a, 2: b}, [], -1))
+    return out
 
 
 def expected(function: str, registers: dict[int, int], memory: list[int], length: int) -> int | str:
@@ -144,7 +166,7 @@ def test_answers_are_the_references_on_the_stated_inputs(samples: dict[str, list
         for r in records:
             assert set(r) == {"question", "answer", "task", "function", "phrasing"} and r["task"] == task
             function, registers, memory, length = stated_inputs(r)
-            assert function == r["function"] and function in OUTSIDE_FUNCTIONS[task]
+            assert function == main(r) and function in OUTSIDE_FUNCTIONS[task]
             want = expected(function, registers, memory, length)
             assert want == naive(function, registers, memory), r
             if task in INT_TASKS:
@@ -152,6 +174,27 @@ def test_answers_are_the_references_on_the_stated_inputs(samples: dict[str, list
                 assert 0 <= want < BASE
             else:
                 assert r["answer"] == want and isinstance(want, str) and 3 <= len(want) <= 16, r
+
+
+def test_equivalents_answer_every_question_they_are_listed_for(samples: dict[str, list[dict]]) -> None:
+    config = MachineConfig(base=BASE)
+    listed = Counter()
+    for task, records in samples.items():
+        for r in records:
+            for function, registers, memory, length in equivalent_inputs(r):
+                listed[(task, function)] += 1
+                assert str(expected(function, registers, memory, length)) == str(r["answer"]), (r, function)
+                if listed[(task, function)] <= 12:  # and the shipped library, on a sample
+                    result = run(function_program(function, config), {**registers, 15: BASE - 1}, memory,
+                                 max_steps=20_000)
+                    got = result.registers[0] if length < 0 else "".join(map(chr, result.memory[:length]))
+                    assert result.halted and str(got) == str(r["answer"]), (r, function, got)
+    assert listed[("outside-sort", "string_sort")] == SAMPLE  # every sort question
+    fib = samples["outside-fib"]
+    assert listed[("outside-fib", "add")] == sum(r["phrasing"] == "continue-list" or stated_inputs(r)[1][3] == 1
+                                                 for r in fib) > 0
+    assert not any(isinstance(r["function"], list) for t in ("outside-arith", "outside-count", "outside-reverse")
+                   for r in samples[t])
 
 
 def test_the_library_itself_agrees_on_a_sample(samples: dict[str, list[dict]]) -> None:

@@ -252,6 +252,19 @@ def test_jsonl_minimal_records_and_blank_lines(tmp_path):
                                 Example('Sort the string "ba"', "ab", "sort", "insertion_sort")]
 
 
+def test_jsonl_function_lists_name_every_right_function(tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"question": "Continue: 5, 7, 12", "answer": "19", "function": ["fib", "add", "fib"]}\n'
+                    '{"question": "Add 1 and 2", "answer": 3, "function": "add"}\n', encoding="utf-8")
+    listed, single = load_jsonl(path)
+    assert (listed.function, listed.equivalents, listed.functions) == ("fib", ("add",), ["fib", "add"])
+    assert listed.answered_by("fib") and listed.answered_by("add") and not listed.answered_by("sub")
+    assert not listed.answered_by("") and (single.equivalents, single.functions) == ((), ["add"])
+    save_jsonl(tmp_path / "copy.jsonl", [listed, single])
+    assert load_jsonl(tmp_path / "copy.jsonl") == [listed, single]
+    assert '"function": ["fib", "add"]' in (tmp_path / "copy.jsonl").read_text()
+
+
 def test_save_rejects_what_load_would_reject(tmp_path):
     with pytest.raises(InputError, match="example 1"):
         save_jsonl(tmp_path / "x.jsonl", [Example("q", 1), Example("q", -1)])
@@ -276,6 +289,8 @@ GOOD = '{"question": "Add 1 and 2", "answer": 3}'
     (['{"question": "", "answer": 3}'], 1, '"question" must be a non-empty string'),
     ([GOOD, '{"question": "q", "answer": 3, "task": 5}'], 2, '"task" must be a string'),
     (['{"question": "q", "answer": 3, "function": null}'], 1, '"function" must be a string'),
+    (['{"question": "q", "answer": 3, "function": []}'], 1, '"function" must be a string or a non-empty array'),
+    ([GOOD, '{"question": "q", "answer": 3, "function": ["add", 2]}'], 2, "non-empty strings, got"),
 ])
 def test_jsonl_errors_name_file_and_line(tmp_path, lines, line, fragment):
     path = tmp_path / "data.jsonl"
@@ -297,3 +312,25 @@ def test_jsonl_empty_unreadable_and_undecodable_files(tmp_path):
     (tmp_path / "bad.jsonl").write_bytes(GOOD.encode() + b'\n{"question": "\xff", "answer": 1}\n')
     with pytest.raises(InputError, match=r"bad\.jsonl:2: not valid UTF-8"):
         load_jsonl(tmp_path / "bad.jsonl")
+
+
+def test_selection_accuracy_counts_every_right_function():
+    from types import SimpleNamespace
+
+    from torch import nn
+
+    from neurocompiler.evaluation import evaluate
+
+    class Picks(nn.Linear):  # answers 0 and picks the function its table gives
+        def __init__(self, picks):
+            super().__init__(1, 1)
+            self.picks = picks
+
+        def predict(self, tokenizer, questions):
+            return SimpleNamespace(answers=[0] * len(questions), confidence=[1.0] * len(questions),
+                                   chosen=[self.picks[q] for q in questions])
+
+    examples = [Example("a", 0, function="fib", equivalents=("add",)), Example("b", 0, function="fib"),
+                Example("c", 0, function="sub"), Example("d", 0)]
+    ev = evaluate(Picks({"a": "add", "b": "add", "c": "sub", "d": "mul"}), None, examples)
+    assert ev.accuracy == 1.0 and ev.selection_accuracy == 2 / 3  # "d" names no function

@@ -24,7 +24,7 @@ from .tokenizer import load_tokenizer
 class Evaluation:
     accuracy: float
     n: int
-    selection_accuracy: float | None  # over examples whose function is known
+    selection_accuracy: float | None  # over examples whose function is known (Example.answered_by)
     answers: list[int | str]
     confidence: list[float]
     chosen: list[str]  # the selected (argmax) function per example
@@ -45,7 +45,7 @@ def evaluate(model: Answerer, tokenizer, examples: Sequence[Example], batch_size
         chosen.extend(p.chosen)
     model.train()
     right = [a == e.answer for a, e in zip(answers, examples)]
-    known = [(c == e.function) for c, e in zip(chosen, examples) if e.function and c]
+    known = [e.answered_by(c) for c, e in zip(chosen, examples) if e.function and c]
     return Evaluation(sum(right) / max(1, len(right)), len(right),
                       sum(known) / len(known) if known else None, answers, confidence, chosen)
 

@@ -134,7 +134,7 @@ def per_task(run_dir) -> list[dict]:
         mine = [(e, a, c) for e, a, c in scored if task in ("all", e.task)]
         rows.append({"task": task, "n": len(mine),
                      "accuracy": sum(a == e.answer for e, a, _ in mine) / len(mine),
-                     "selection": sum(c == e.function for e, _, c in mine) / len(mine)})
+                     "selection": sum(e.answered_by(c) for e, _, c in mine) / len(mine)})
     return rows
 
 

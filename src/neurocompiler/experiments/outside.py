@@ -89,7 +89,7 @@ def score(run_dir: Path, test_file: Path) -> list[dict]:
         mine = [(e, a, c) for e, q, a, c in scored if (task, p) in (("all", "all"), (e.task, q))]
         rows.append({"task": task, "phrasing": p, "n": len(mine),
                      "accuracy": round(sum(a == e.answer for e, a, _ in mine) / len(mine), 4),
-                     "selection": round(sum(c == e.function for e, _, c in mine) / len(mine), 4)})
+                     "selection": round(sum(e.answered_by(c) for e, _, c in mine) / len(mine), 4)})
     return rows
 
 

@@ -16,8 +16,10 @@ class Example:
 
     ``answer`` is an ``int`` (0..base-1) for scalar answers and a ``str`` for string
     answers. ``task`` names the generator (``"jsonl"`` for loaded data without one);
-    ``function`` names the library function that answers it (``""`` when unknown).
-    ``source`` says where it was read (``"data/train.jsonl:14"``; ``""`` when generated);
+    ``function`` names the library function that answers it (``""`` when unknown), and
+    ``equivalents`` any other library functions that answer it as well (``add`` of the
+    last two terms answers "continue 5, 7, 12 by one term" as ``fib`` does): selecting
+    any of them is right (:meth:`answered_by`). ``source`` says where it was read (``"data/train.jsonl:14"``; ``""`` when generated);
     it is not compared, and not saved.
     """
 
@@ -26,6 +28,16 @@ class Example:
     task: str = ""
     function: str = ""
     source: str = field(default="", compare=False)
+    equivalents: tuple[str, ...] = ()
+
+    def answered_by(self, name: str) -> bool:
+        """Whether selecting library function ``name`` is a right selection."""
+        return bool(name) and (name == self.function or name in self.equivalents)
+
+    @property
+    def functions(self) -> list[str]:
+        """Every function that answers it, the main one first (``[]`` when unknown)."""
+        return [self.function, *self.equivalents] if self.function else []
 
 
 class Generator(Protocol):

@@ -1,5 +1,7 @@
 """Question/answer datasets as JSON Lines: one object per line,
-``{"question": str, "answer": int | str, "task"?: str, "function"?: str}``."""
+``{"question": str, "answer": int | str, "task"?: str, "function"?: str | [str, ...]}``;
+a list of functions names every library function that answers the question, the
+main one first (:attr:`Example.equivalents`)."""
 
 from __future__ import annotations
 
@@ -26,10 +28,23 @@ def _check(obj: object) -> str | None:
     question = obj["question"]
     if not isinstance(question, str) or not question.strip():
         return f'"question" must be a non-empty string, got {_kind(question)}'
-    for key in ("task", "function"):
-        if key in obj and not isinstance(obj[key], str):
-            return f'"{key}" must be a string, got {_kind(obj[key])}'
+    if "task" in obj and not isinstance(obj["task"], str):
+        return f'"task" must be a string, got {_kind(obj["task"])}'
+    function = obj.get("function", "")
+    if isinstance(function, list):
+        if not function or not all(isinstance(f, str) and f for f in function):
+            return f'"function" must be a string or a non-empty array of non-empty strings, got {json.dumps(function)}'
+    elif not isinstance(function, str):
+        return f'"function" must be a string or an array of strings, got {_kind(function)}'
     return None
+
+
+def _functions(obj: dict) -> tuple[str, tuple[str, ...]]:
+    """A checked record's main function and its equivalents."""
+    function = obj.get("function", "")
+    if isinstance(function, list):
+        return function[0], tuple(dict.fromkeys(f for f in function[1:] if f != function[0]))
+    return function, ()
 
 
 ANSWER_KINDS = ("auto", "int", "str")
@@ -101,8 +116,9 @@ def load_jsonl(path: str | os.PathLike[str], answers: str = "auto") -> list[Exam
         answer, why = read_answer(obj["answer"], answers) if problem is None else (None, problem)
         if why:
             raise InputError(f"{name}:{number}: {why}")
-        out.append(Example(obj["question"], answer, obj.get("task", "jsonl"),
-                           obj.get("function", ""), source=f"{name}:{number}"))
+        function, equivalents = _functions(obj)
+        out.append(Example(obj["question"], answer, obj.get("task", "jsonl"), function,
+                           source=f"{name}:{number}", equivalents=equivalents))
     if not out:
         raise InputError(f"{name}: no examples (the file is empty)")
     return out
@@ -115,7 +131,7 @@ def save_jsonl(path: str | os.PathLike[str], examples: Iterable[Example]) -> Non
     lines = []
     for i, ex in enumerate(examples):
         record = {"question": ex.question, "answer": ex.answer, "task": ex.task,
-                  "function": ex.function}
+                  "function": ex.functions if ex.equivalents else ex.function}
         problem = _check(record) or read_answer(ex.answer, "str" if isinstance(ex.answer, str) else "auto")[1]
         if problem:
             raise InputError(f"example {i}: {problem}")

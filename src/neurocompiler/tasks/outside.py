@@ -27,7 +27,9 @@ Templates are data, ``TEMPLATES[task] = ((phrasing id, template), ...)``, filled
   F({n}), n = d + 1; "continue-list" shows {terms} = x_0..x_d and asks for the next.
 
 Every answer is the library reference (``REFERENCES``) at ``base`` on the inputs the
-question states. A record's integer answer is written as a JSON number or, about half
+question states. A record's ``"function"`` is the function the filler used or, where
+another library function answers every question of that kind too, a list of both
+(:func:`equivalents`): selecting either is right. A record's integer answer is written as a JSON number or, about half
 the time, as a digit string (``"17"``), as public data sets do.
 """
 
@@ -231,6 +233,19 @@ def _fib(pid: str, rng: random.Random, base: int, depths: tuple[int, ...]) -> tu
     return fields, "fib", answer
 
 
+def equivalents(task: str, pid: str, fields: Fields) -> tuple[str, ...]:
+    """The library functions other than the filler's that answer this question for
+    every value of its operands: ``string_sort`` sorts a word's letters as
+    ``insertion_sort`` does (a 0-terminated string instead of a length), and ``add``
+    answers a Fibonacci question whose answer is the sum of two numbers it states (the
+    last two terms shown by ``continue-list``, or x_0 and x_1 at depth 1)."""
+    if task == "outside-sort":
+        return ("string_sort",)
+    if task == "outside-fib" and (pid == "continue-list" or fields["d"] == 1):
+        return ("add",)
+    return ()
+
+
 _FILLERS: dict[str, Filler] = {
     "outside-arith": _arith, "outside-count": _count, "outside-fib": _fib,
     "outside-reverse": _list_task("reverse", 8, "xr"),
@@ -284,8 +299,9 @@ def outside_records(task: str, count: int, rng: random.Random, base: int = 128, 
             continue
         seen.add(question)
         written = str(answer) if isinstance(answer, int) and rng.random() < 0.5 else answer
+        also = equivalents(name, pid, fields)
         out.append({"question": question, "answer": written, "task": name,
-                    "function": function, "phrasing": pid})
+                    "function": [function, *also] if also else function, "phrasing": pid})
     if len(out) < count:
         raise InputError(f"{name}: found only {len(out)} distinct questions of the {count} asked for")
     return out
@@ -302,7 +318,9 @@ def to_example(record: dict[str, object]) -> Example:
     """One record as an :class:`Example` (a digit-string integer answer becomes an int)."""
     answer = record["answer"]
     typed = int(answer) if record["task"] in INT_TASKS else answer  # type: ignore[call-overload]
-    return Example(str(record["question"]), typed, str(record["task"]), str(record["function"]))  # type: ignore[arg-type]
+    functions = record["function"] if isinstance(record["function"], list) else [record["function"]]
+    return Example(str(record["question"]), typed, str(record["task"]), str(functions[0]),  # type: ignore[arg-type]
+                   equivalents=tuple(map(str, functions[1:])))
 
 
 def _write(path: Path, records: list[dict[str, object]]) -> None:
