@@ -18,7 +18,7 @@ def tiny_run(tmp_path_factory) -> Path:
     from neurocompiler.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("tiny") / "run"
-    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1))
+    model = AugmentConfig(parsing="slots", base=16, cells=2, backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1))
     train(TrainConfig(task="arithmetic", examples=40, epochs=1, batch_size=16, out=str(out), model=model),
           progress=False, log=lambda line: None)
     return out

@@ -102,7 +102,7 @@ def test_config_errors():
     with pytest.raises(InputError, match="parsing"):
         AugmentConfig(parsing="magic")
     with pytest.raises(InputError, match="cells"):
-        AugmentConfig(base=16, cells=17)
+        AugmentConfig(parsing="slots", base=16, cells=17)
 
 
 @pytest.mark.parametrize("cell_values", ["context", "embedding"])
@@ -128,7 +128,7 @@ def test_list_length_decides_where_a_functions_r1_comes_from(list_length):
     M[0..r1-1]), the register pointer ("abi", any other function), or a gated mixture
     of the two ("gate"): only the pointer changes with the tokens' values."""
     torch.manual_seed(0)
-    m = AugmentedLM(AugmentConfig(base=BASE, cells=CELLS, functions=("add", "reverse"), list_length=list_length,
+    m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "reverse"), list_length=list_length,
                                   max_steps=80, backbone=TINY))
     ids, mask = tokens()
     before = m.parse(ids, mask)
@@ -149,7 +149,7 @@ def test_function_loss_adds_each_functions_own_answer_loss_in_training_only():
     the selection has given up on still learns; evaluation is unchanged."""
     def build(weight, bias=(30.0, -30.0)):
         torch.manual_seed(0)
-        m = AugmentedLM(AugmentConfig(base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
+        m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
                                       function_loss=weight, max_steps=80, backbone=TINY))
         with torch.no_grad():  # by default the selection is all but certain of `add`
             m.select.bias.copy_(torch.tensor(bias))
@@ -170,7 +170,7 @@ def test_function_loss_adds_each_functions_own_answer_loss_in_training_only():
         out = m.eval()(ids, mask)
     assert out.own is None and torch.equal(m.loss(out, targets), answer_loss(out, targets))
     with pytest.raises(InputError, match="function_loss"):
-        AugmentConfig(function_loss=-1.0)
+        AugmentConfig(parsing="slots", function_loss=-1.0)
 
 
 def test_selection_floor_keeps_gradient_for_unselected_functions_in_training_only():
@@ -178,7 +178,7 @@ def test_selection_floor_keeps_gradient_for_unselected_functions_in_training_onl
     gradient (its own register pointers move); evaluation is the learned selection."""
     def build(floor):
         torch.manual_seed(0)
-        m = AugmentedLM(AugmentConfig(base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
+        m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
                                       selection_floor=floor, max_steps=80, backbone=TINY))
         with torch.no_grad():  # the selection is all but certain of `add`
             m.select.bias.copy_(torch.tensor([30.0, -30.0]))
@@ -197,7 +197,7 @@ def test_selection_floor_keeps_gradient_for_unselected_functions_in_training_onl
         a, b = build(0.0).eval()(ids, mask), build(0.4).eval()(ids, mask)
     assert torch.equal(a.int_logits, b.int_logits) and torch.equal(a.str_logits, b.str_logits)
     with pytest.raises(InputError, match="selection_floor"):
-        AugmentConfig(selection_floor=1.0)
+        AugmentConfig(parsing="slots", selection_floor=1.0)
 
 
 def test_function_loss_trains_a_function_the_selection_never_picks():

@@ -360,7 +360,7 @@ def trained(tmp_path_factory) -> Path:
     from neurocompiler.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("trained") / "run"
-    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=16, layers=2))
+    model = AugmentConfig(parsing="slots", base=16, cells=2, backbone=BackboneConfig(dim=16, layers=2))
     train(TrainConfig(task="arithmetic", examples=40, epochs=1, batch_size=16, out=str(out), model=model),
           progress=False, log=lambda s: None)
     return out

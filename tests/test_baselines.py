@@ -23,12 +23,12 @@ def train_on_say(tmp_path, architecture: str, epochs: int) -> dict:
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     cfg = TrainConfig(task="jsonl", train_file=str(tmp_path / "train.jsonl"), test_file=str(tmp_path / "test.jsonl"),
                       epochs=epochs, architecture=architecture, out=str(tmp_path / "run"),
-                      model=AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2)))
+                      model=AugmentConfig(parsing="slots", base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2)))
     return train(cfg, progress=False, log=lambda s: None)
 
 def test_direct_heads_decode_integers_and_strings_by_their_predicted_kind():
     torch.manual_seed(0)
-    model = DirectLM(AugmentConfig(base=16, cells=3, backbone=BackboneConfig(vocab_size=40, dim=16, layers=2)))
+    model = DirectLM(AugmentConfig(parsing="slots", base=16, cells=3, backbone=BackboneConfig(vocab_size=40, dim=16, layers=2)))
     ids, mask = torch.randint(3, 40, (2, 5)), torch.ones(2, 5, dtype=torch.long)
     out = model(ids, mask)
     assert out.int_logits.shape == (2, 16) and out.str_logits.shape == (2, 3, 16)
@@ -75,7 +75,7 @@ def test_autoregressive_batches_predict_exactly_the_answer_and_its_end():
     from neurocompiler.tokenizer import build_tokenizer
 
     tok = build_tokenizer("char")
-    model = CausalLM(AugmentConfig(base=16, cells=2, backbone=BackboneConfig(vocab_size=len(tok), dim=16,
+    model = CausalLM(AugmentConfig(parsing="slots", base=16, cells=2, backbone=BackboneConfig(vocab_size=len(tok), dim=16,
                                                                               layers=2)))
     batch = model.make_batch(tok, [Example("Add 1 and 2", 3), Example("Reverse \"ab\"", "ba")])
     for row, ids, e in zip(batch.targets, batch.input_ids, batch.examples):

@@ -23,7 +23,7 @@ QUIET = dict(progress=False, log=lambda s: None)
 
 
 def tiny(out, **kw) -> TrainConfig:
-    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=16, heads=2, kv_heads=1, layers=2))
+    model = AugmentConfig(parsing="slots", base=16, cells=2, backbone=BackboneConfig(dim=16, heads=2, kv_heads=1, layers=2))
     return TrainConfig(**{**dict(task="arithmetic", examples=40, epochs=2, batch_size=16, out=str(out),
                                  model=model), **kw})
 

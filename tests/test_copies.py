@@ -137,11 +137,11 @@ def test_ranks_from_the_end_for_the_characters_only():
 
 def test_ranks_from_end_config():
     """Which readings rank from the end is checked; a config saved as a bool still loads."""
-    assert AugmentConfig(ranks_from_end=True).ranks_from_end == "all"
-    assert AugmentConfig(ranks_from_end=False).ranks_from_end == "none"
-    assert AugmentConfig(ranks_from_end="characters").ranks_from_end == "characters"
+    assert AugmentConfig(parsing="slots", ranks_from_end=True).ranks_from_end == "all"
+    assert AugmentConfig(parsing="slots", ranks_from_end=False).ranks_from_end == "none"
+    assert AugmentConfig(parsing="slots", ranks_from_end="characters").ranks_from_end == "characters"
     with pytest.raises(InputError, match="ranks_from_end"):
-        AugmentConfig(ranks_from_end="numbers")
+        AugmentConfig(parsing="slots", ranks_from_end="numbers")
 
 
 def test_a_pointer_copies_only_tokens_that_hold_a_value():
@@ -274,7 +274,7 @@ def test_copies_need_slots_and_a_known_value():
     with pytest.raises(InputError, match="register_values"):
         AugmentConfig(parsing="pooled", register_values="copy")
     with pytest.raises(InputError, match="register_values"):
-        AugmentConfig(register_values="tokens")
+        AugmentConfig(parsing="slots", register_values="tokens")
     assert preset_model("copies")["register_values"] == "copy"
 
 

@@ -21,7 +21,8 @@ TINY = dict(vocab_size=98, dim=16, layers=2)
 
 
 def model(*functions, base=128, cells=4, kind=AugmentedLM):
-    return kind(AugmentConfig(base=base, cells=cells, functions=functions, backbone=BackboneConfig(**TINY)))
+    return kind(AugmentConfig(base=base, cells=cells, functions=functions, parsing="slots",
+                             backbone=BackboneConfig(**TINY)))
 
 
 @pytest.fixture(scope="module")

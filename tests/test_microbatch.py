@@ -20,7 +20,7 @@ RTOL = 2e-5
 
 
 def tiny(architecture: str = "augmented", batch: int = 12, **model) -> TrainConfig:
-    model = {"base": 16, "cells": 2, **model}
+    model = {"base": 16, "cells": 2, "parsing": "slots", **model}
     m = AugmentConfig(backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1), **model)
     return TrainConfig(task="arithmetic", examples=60, batch_size=batch, model=m, architecture=architecture)
 

@@ -21,7 +21,7 @@ SMALL = ["--set", "examples=40", "--batch-size", "16", "--base", "16", "--cells"
 
 
 def tiny(out, **kw) -> TrainConfig:
-    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=16, heads=2, kv_heads=1, layers=2))
+    model = AugmentConfig(parsing="slots", base=16, cells=2, backbone=BackboneConfig(dim=16, heads=2, kv_heads=1, layers=2))
     return TrainConfig(**{**dict(task="arithmetic", examples=40, epochs=1, batch_size=16, out=str(out),
                                  model=model), **kw})
 

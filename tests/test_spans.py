@@ -113,7 +113,7 @@ def test_span_weights_gradcheck():
 def test_the_answer_mixes_exact_runs_of_each_span():
     """With a hand-made parse of 2 candidates per question, the string answer's
     distribution is the weighted mixture of the two exact reversals."""
-    cfg = AugmentConfig(base=N, cells=5, functions=("reverse",), cell_values="token", list_length="span",
+    cfg = AugmentConfig(parsing="slots", base=N, cells=5, functions=("reverse",), cell_values="token", list_length="span",
                         span_candidates=2, max_steps=200,
                         backbone=BackboneConfig(vocab_size=40, dim=16, heads=2, kv_heads=1, layers=2))
     m = AugmentedLM(cfg)
@@ -137,7 +137,7 @@ def test_the_answer_mixes_exact_runs_of_each_span():
 
 def test_model_with_spans_traces_no_gradient_through_the_machine_but_trains_the_anchors():
     tok = build_tokenizer("char")
-    cfg = AugmentConfig(base=N, cells=6, functions=("reverse",), cell_values="token", list_length="span",
+    cfg = AugmentConfig(parsing="slots", base=N, cells=6, functions=("reverse",), cell_values="token", list_length="span",
                         span_candidates=3, max_steps=200,
                         backbone=BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2))
     torch.manual_seed(0)
@@ -159,7 +159,7 @@ def test_span_candidates_need_slots():
     with pytest.raises(InputError, match="span_candidates"):
         AugmentConfig(parsing="pooled", span_candidates=2)
     with pytest.raises(InputError, match="span_candidates"):
-        AugmentConfig(span_candidates=-1)
+        AugmentConfig(parsing="slots", span_candidates=-1)
 
 
 def test_sorting_with_spans_learns_from_answers_and_generalises_to_longer_strings(tmp_path):
@@ -169,7 +169,7 @@ def test_sorting_with_spans_learns_from_answers_and_generalises_to_longer_string
     from neurocompiler.tasks import generate, save_jsonl
     from neurocompiler.train import TrainConfig, evaluate_run, train
 
-    cfg = AugmentConfig(base=N, cells=6, functions=("insertion_sort",), cell_values="token", list_length="span",
+    cfg = AugmentConfig(parsing="slots", base=N, cells=6, functions=("insertion_sort",), cell_values="token", list_length="span",
                         span_candidates=4, max_steps=400, backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
     run = tmp_path / "sort"
     train(TrainConfig(task="sort", task_options={"lengths": (3, 4)}, examples=700, epochs=2, batch_size=16,

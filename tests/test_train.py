@@ -19,7 +19,7 @@ SMALL = ["--base", "16", "--cells", "2", "--set", "dim=32", "--set", "layers=2"]
 
 
 def tiny(out, **kw) -> TrainConfig:
-    model = AugmentConfig(base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2))
+    model = AugmentConfig(parsing="slots", base=16, cells=2, backbone=BackboneConfig(dim=32, layers=2))
     args = dict(task="arithmetic", examples=120, epochs=2, batch_size=16, out=str(out), model=model)
     args.update(kw)
     return TrainConfig(**args)
@@ -110,7 +110,7 @@ def test_string_reversal_is_learned_from_answers_far_above_chance(tmp_path):
     run = tmp_path / "run"
     cfg = TrainConfig(task="reverse", task_options={"lengths": (3,)}, examples=1000, epochs=12,
                       lr=5e-3, backbone_lr_scale=1.0, out=str(run),
-                      model=AugmentConfig(base=128, cells=4, functions=("reverse",), max_steps=40,
+                      model=AugmentConfig(parsing="slots", base=128, cells=4, functions=("reverse",), max_steps=40,
                                           backbone=BackboneConfig(dim=32, layers=2, embedding_std=0.02)))
     metrics = train(cfg, progress=False, log=lambda s: None)
     assert metrics["test_accuracy"] >= 0.3
@@ -120,7 +120,7 @@ def test_natural_language_arithmetic_is_learned_from_answers_with_the_default_re
     """§4.2 scaled down to base 64 and 700 steps, on the defaults (BPE, heads at 3e-3,
     backbone at a tenth, no warm-up, N(0, 1) embeddings). Always answering the commonest
     value (0) scores 17%; the tuned recipe reaches >= 99.5% on every seed tried."""
-    model = AugmentConfig(base=64, cells=2, functions=("add", "sub", "mul", "div"),
+    model = AugmentConfig(parsing="slots", base=64, cells=2, functions=("add", "sub", "mul", "div"),
                           backbone=BackboneConfig(dim=64, heads=4, kv_heads=2, layers=3))
     metrics = train(TrainConfig(task="arithmetic", examples=8000, epochs=4, tokenizer="bpe",
                                 out=str(tmp_path / "run"), model=model), progress=False, log=lambda s: None)

@@ -118,7 +118,7 @@ def test_the_widened_library_computes_at_the_wider_base(tok):
 
 def test_baselines_widen_too(tok):
     torch.manual_seed(0)
-    cfg = AugmentConfig(base=32, cells=2, backbone=BackboneConfig(dim=16, layers=2, vocab_size=len(tok)))
+    cfg = AugmentConfig(parsing="slots", base=32, cells=2, backbone=BackboneConfig(dim=16, layers=2, vocab_size=len(tok)))
     direct = DirectLM(cfg).eval()
     wide = direct.widen(64)
     ids, mask = encode(tok, ["Add 3 and 4"])

@@ -573,7 +573,7 @@ def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[d
     examples = generate("arithmetic", batch, seed=0, base=base)
     tokenizer = build_tokenizer("char")
     ids, mask = encode(tokenizer, [e.question for e in examples])
-    cfg = AugmentConfig(base=base, cells=2)
+    cfg = AugmentConfig(parsing="slots", base=base, cells=2)
     cfg.backbone.vocab_size = len(tokenizer)
     targets = answer_targets([e.answer for e in examples], base, cfg.cells)
     augmented = AugmentedLM(cfg)

@@ -91,7 +91,7 @@ def _train(architecture: str, base: int, batch: int, dim: int, alu: str = "table
     from .step import accumulate_gradients
     from .train import TrainConfig, build, make_data
 
-    model_cfg = AugmentConfig(base=base, cells=2, alu=alu, backbone=BackboneConfig(dim=dim, layers=4))
+    model_cfg = AugmentConfig(parsing="slots", base=base, cells=2, alu=alu, backbone=BackboneConfig(dim=dim, layers=4))
     cfg = TrainConfig(task="arithmetic", examples=max(100, 2 * batch), batch_size=batch, model=model_cfg,
                       architecture=architecture)
     train_set, _ = make_data(cfg)
@@ -118,7 +118,7 @@ def _eval_wide(base: int, alu: str) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "run")
-        model_cfg = AugmentConfig(base=128, cells=2, backbone=BackboneConfig(dim=32, layers=2))
+        model_cfg = AugmentConfig(parsing="slots", base=128, cells=2, backbone=BackboneConfig(dim=32, layers=2))
         train(TrainConfig(task="arithmetic", examples=200, epochs=1, out=out, model=model_cfg),
               progress=False, log=lambda line: None)
         cfg, model, tokenizer = load_run(out, base=base, alu=alu)

@@ -43,7 +43,11 @@ class AugmentConfig:
     # yet (train fits them to the data, runconfig.fit_cells)
     cells: int | None = 16
     functions: tuple[str, ...] = ("add", "sub", "mul", "div")
-    parsing: str = "slots"
+    # "general" (:mod:`.general`): every input read from a span of the question, as a
+    # number or a string, or from context; one discrete parse per function, run
+    # exactly. "slots" and "pooled": the earlier parses that docs/RESULTS.md's tables
+    # name by preset (``slots``, ``spans``, ``copies``, ``offsets``, ``pooled``)
+    parsing: str = "general"
     # "context": a cell's value comes from the token's hidden state, which also sees the
     # rest of the question, so the parse itself can do a list program's work (a bypass,
     # docs/RESULTS.md); "embedding": from the token's own input embedding, so it cannot;
