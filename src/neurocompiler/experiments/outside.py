@@ -62,7 +62,7 @@ def run(cfg: OutsideConfig) -> dict:
         config = json.loads((run_dir / "config.json").read_text())["model"]
         summary.append({"run": name, "functions": len(config["functions"]), "base": config["base"],
                         "cells": config["cells"], "max_steps": config["max_steps"],
-                        **{k: r[k] for r in mine if r["phrasing"] == "all" for k in ("n", "accuracy", "selection")},
+                        **{k: r[k] for r in mine if r["task"] == "all" for k in ("n", "accuracy", "selection")},
                         "epochs": last["epoch"], "epoch_seconds": round(last.get("epoch_seconds", 0.0), 1)})
     write_csv(out / "summary.csv", summary)
     write_csv(out / "phrasings.csv", rows)
@@ -76,20 +76,25 @@ def run(cfg: OutsideConfig) -> dict:
 
 def score(run_dir: Path, test_file: Path) -> list[dict]:
     """Exact-answer and selection accuracy of a run on ``test_file``, per task and
-    phrasing (read from the file's ``phrasing`` keys) and over all of it."""
+    phrasing (read from the file's ``phrasing`` keys), per task (phrasing "all") and
+    over all of it. ``selection``: a right function was selected (the record's function
+    or one of its equivalents, :meth:`Example.answered_by`); ``label``: the record's
+    main function was."""
     _, model, tokenizer = load_run(run_dir)
     test = load_jsonl(test_file)
     with open(test_file, encoding="utf-8") as fh:
         phrasing = [json.loads(line).get("phrasing", "") for line in fh if line.strip()]
     ev = evaluate(model, tokenizer, test)
     scored = list(zip(test, phrasing, ev.answers, ev.chosen))
-    groups = sorted({(e.task, p) for e, p, _, _ in scored}) + [("all", "all")]
+    tasks = sorted({e.task for e in test})
+    groups = sorted({(e.task, p) for e, p, _, _ in scored}) + [(t, "all") for t in tasks] + [("all", "all")]
     rows = []
     for task, p in groups:
-        mine = [(e, a, c) for e, q, a, c in scored if (task, p) in (("all", "all"), (e.task, q))]
+        mine = [(e, a, c) for e, q, a, c in scored if task in ("all", e.task) and p in ("all", q)]
         rows.append({"task": task, "phrasing": p, "n": len(mine),
                      "accuracy": round(sum(a == e.answer for e, a, _ in mine) / len(mine), 4),
-                     "selection": round(sum(e.answered_by(c) for e, _, c in mine) / len(mine), 4)})
+                     "selection": round(sum(e.answered_by(c) for e, _, c in mine) / len(mine), 4),
+                     "label": round(sum(c == e.function for e, _, c in mine) / len(mine), 4)})
     return rows
 
 
