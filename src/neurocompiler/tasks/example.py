@@ -19,8 +19,8 @@ class Example:
     ``function`` names the library function that answers it (``""`` when unknown), and
     ``equivalents`` any other library functions that answer it as well (``add`` of the
     last two terms answers "continue 5, 7, 12 by one term" as ``fib`` does): selecting
-    any of them is right (:meth:`answered_by`). ``source`` says where it was read (``"data/train.jsonl:14"``; ``""`` when generated);
-    it is not compared, and not saved.
+    any of them is right (:meth:`answered_by`). ``source`` says where it was read
+    (``"data/train.jsonl:14"``; ``""`` when generated); it is not compared, and not saved.
     """
 
     question: str
