@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from neurocompiler.errors import InputError
+from neurocompiler.library.reference import REFERENCES
 from neurocompiler.tasks import TASKS, Example, generate, load_jsonl, save_jsonl, split
 
 NUM = r"(\d+)"
@@ -108,6 +109,12 @@ def test_answers_agree_with_the_question(name, base):
     for ex in examples:
         _, function, answer, _ = derive(ex, base)
         assert (ex.function, ex.answer) == (function, answer), ex
+        for other in ex.equivalents:  # string_sort for sorting: the same answer, by reference
+            s = derive(ex, base)[3][-1]
+            assert (ex.task, other) == ("sort", "string_sort"), ex
+            memory = REFERENCES[other]({}, [ord(ch) for ch in s], base)[1]
+            assert "".join(map(chr, memory[:len(s)])) == ex.answer, ex
+        assert bool(ex.equivalents) == (ex.task == "sort"), ex
         kind = TASKS[ex.task].answer_kind
         assert isinstance(ex.answer, int if kind == "int" else str)
         if isinstance(ex.answer, int):

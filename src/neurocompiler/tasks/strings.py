@@ -72,14 +72,15 @@ def sort_string(count: int, rng: random.Random, base: int, *, lengths: object = 
     form), 'Put the letters of "{s}" in alphabetical order.', 'Arrange the characters
     of "{s}" from smallest to largest.', 'What is "{s}" with its letters sorted?'. The
     answer is the string ``insertion_sort`` leaves in M[0..r1-1] (r1 = len(s), M = the
-    codes of s): s's characters in ascending code order.
+    codes of s): s's characters in ascending code order. ``string_sort`` (s as a
+    0-terminated string) gives the same answer, so it is listed as an equivalent.
     """
     sizes, letters = _setup("sort", base, lengths, alphabet)
     out = []
     for _ in range(count):
         s = _string(rng, sizes, letters)
-        out.append(Example(rng.choice(SORT_TEMPLATES).format(s=s),
-                           _in_place("insertion_sort", s, base), "sort", "insertion_sort"))
+        out.append(Example(rng.choice(SORT_TEMPLATES).format(s=s), _in_place("insertion_sort", s, base),
+                           "sort", "insertion_sort", equivalents=("string_sort",)))
     return out
 
 
