@@ -39,8 +39,9 @@ def _check(obj: object) -> str | None:
     return None
 
 
-def _functions(obj: dict) -> tuple[str, tuple[str, ...]]:
-    """A checked record's main function and its equivalents."""
+def record_functions(obj: dict) -> tuple[str, tuple[str, ...]]:
+    """A checked record's main function and its equivalents (``"function"`` a string
+    or a list, the main one first)."""
     function = obj.get("function", "")
     if isinstance(function, list):
         return function[0], tuple(dict.fromkeys(f for f in function[1:] if f != function[0]))
@@ -116,7 +117,7 @@ def load_jsonl(path: str | os.PathLike[str], answers: str = "auto") -> list[Exam
         answer, why = read_answer(obj["answer"], answers) if problem is None else (None, problem)
         if why:
             raise InputError(f"{name}:{number}: {why}")
-        function, equivalents = _functions(obj)
+        function, equivalents = record_functions(obj)
         out.append(Example(obj["question"], answer, obj.get("task", "jsonl"), function,
                            source=f"{name}:{number}", equivalents=equivalents))
     if not out:

@@ -29,8 +29,9 @@ Templates are data, ``TEMPLATES[task] = ((phrasing id, template), ...)``, filled
 Every answer is the library reference (``REFERENCES``) at ``base`` on the inputs the
 question states. A record's ``"function"`` is the function the filler used or, where
 another library function answers every question of that kind too, a list of both
-(:func:`equivalents`): selecting either is right. A record's integer answer is written as a JSON number or, about half
-the time, as a digit string (``"17"``), as public data sets do.
+(:func:`equivalents`): selecting either is right. A record's integer answer is written
+as a JSON number or, about half the time, as a digit string (``"17"``), as public data
+sets do.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ from ..errors import InputError
 from ..files import atomic_write
 from ..library.reference import REFERENCES
 from .example import Example
+from .jsonl import record_functions
 from .options import int_tuple
+from .strings import SORT_EQUIVALENTS
 
 OUTSIDE_TASKS = ("outside-arith", "outside-count", "outside-reverse", "outside-sort", "outside-fib")
 OUTSIDE_MIXTURE = "outside-mixed"
@@ -240,7 +243,7 @@ def equivalents(task: str, pid: str, fields: Fields) -> tuple[str, ...]:
     answers a Fibonacci question whose answer is the sum of two numbers it states (the
     last two terms shown by ``continue-list``, or x_0 and x_1 at depth 1)."""
     if task == "outside-sort":
-        return ("string_sort",)
+        return SORT_EQUIVALENTS
     if task == "outside-fib" and (pid == "continue-list" or fields["d"] == 1):
         return ("add",)
     return ()
@@ -318,9 +321,9 @@ def to_example(record: dict[str, object]) -> Example:
     """One record as an :class:`Example` (a digit-string integer answer becomes an int)."""
     answer = record["answer"]
     typed = int(answer) if record["task"] in INT_TASKS else answer  # type: ignore[call-overload]
-    functions = record["function"] if isinstance(record["function"], list) else [record["function"]]
-    return Example(str(record["question"]), typed, str(record["task"]), str(functions[0]),  # type: ignore[arg-type]
-                   equivalents=tuple(map(str, functions[1:])))
+    function, equivalents = record_functions(record)
+    return Example(str(record["question"]), typed, str(record["task"]), function,  # type: ignore[arg-type]
+                   equivalents=equivalents)
 
 
 def _write(path: Path, records: list[dict[str, object]]) -> None:

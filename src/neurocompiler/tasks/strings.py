@@ -35,6 +35,9 @@ REVERSE_TEMPLATES = (
 )
 
 
+SORT_EQUIVALENTS = ("string_sort",)  # sorts a 0-terminated string as insertion_sort sorts M[0..r1-1]
+
+
 def _setup(task: str, base: int, lengths: object, alphabet: object) -> tuple[tuple[int, ...], str]:
     """Validated lengths (1..base-1: r1 holds the length) and alphabet (distinct
     printable characters, no whitespace, quote or backslash, every code < base)."""
@@ -80,7 +83,7 @@ def sort_string(count: int, rng: random.Random, base: int, *, lengths: object = 
     for _ in range(count):
         s = _string(rng, sizes, letters)
         out.append(Example(rng.choice(SORT_TEMPLATES).format(s=s), _in_place("insertion_sort", s, base),
-                           "sort", "insertion_sort", equivalents=("string_sort",)))
+                           "sort", "insertion_sort", equivalents=SORT_EQUIVALENTS))
     return out
 
 
