@@ -8,6 +8,7 @@ from transformers import LlamaConfig, LlamaModel
 
 from neurocompiler.augment import (IGNORE, AugmentConfig, AugmentedLM, BackboneConfig, Parse, Span,
                                    answer_loss, answer_targets, build_backbone, decode_answers)
+from neurocompiler.augment.config import SelectionConfig, SlotsConfig
 from neurocompiler.errors import InputError
 from neurocompiler.library.reference import REFERENCES
 
@@ -112,7 +113,7 @@ def test_embedding_cell_values_depend_on_the_pointed_token_alone(cell_values):
     from neurocompiler.augment import SlotParser
 
     torch.manual_seed(0)
-    parser = SlotParser(dim=16, registers=3, cells=4, n=32, cell_values=cell_values)
+    parser = SlotParser(dim=16, registers=3, cells=4, n=32, config=SlotsConfig(cell_values=cell_values))
     torch.nn.init.zeros_(parser.key.weight)  # a uniform anchor, whatever z holds
     B, T = 2, 6
     mask, emb = torch.ones(B, T), torch.randn(B, T, 16)
@@ -128,8 +129,8 @@ def test_list_length_decides_where_a_functions_r1_comes_from(list_length):
     M[0..r1-1]), the register pointer ("abi", any other function), or a gated mixture
     of the two ("gate"): only the pointer changes with the tokens' values."""
     torch.manual_seed(0)
-    m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "reverse"), list_length=list_length,
-                                  max_steps=80, backbone=TINY))
+    m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "reverse"),
+                                  slots=SlotsConfig(list_length=list_length), max_steps=80, backbone=TINY))
     ids, mask = tokens()
     before = m.parse(ids, mask)
     with torch.no_grad():
@@ -144,13 +145,14 @@ def test_list_length_decides_where_a_functions_r1_comes_from(list_length):
 
 
 def test_function_loss_adds_each_functions_own_answer_loss_in_training_only():
-    """``function_loss`` adds its weight times the mean over functions of the loss each
+    """``selection.function_loss`` adds its weight times the mean over functions of the loss each
     would have alone (measured here by forcing the selection onto it), so a function
     the selection has given up on still learns; evaluation is unchanged."""
     def build(weight, bias=(30.0, -30.0)):
         torch.manual_seed(0)
-        m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
-                                      function_loss=weight, max_steps=80, backbone=TINY))
+        m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "sub"),
+                                      slots={"per_function_registers": True},
+                                      selection=SelectionConfig(function_loss=weight), max_steps=80, backbone=TINY))
         with torch.no_grad():  # by default the selection is all but certain of `add`
             m.select.bias.copy_(torch.tensor(bias))
         return m
@@ -169,17 +171,18 @@ def test_function_loss_adds_each_functions_own_answer_loss_in_training_only():
     with torch.no_grad():
         out = m.eval()(ids, mask)
     assert out.own is None and torch.equal(m.loss(out, targets), answer_loss(out, targets))
-    with pytest.raises(InputError, match="function_loss"):
-        AugmentConfig(parsing="slots", function_loss=-1.0)
+    with pytest.raises(InputError, match="selection.function_loss: expected a number >= 0, got -1.0"):
+        AugmentConfig(parsing="slots", selection={"function_loss": -1.0})
 
 
 def test_selection_floor_keeps_gradient_for_unselected_functions_in_training_only():
-    """With ``selection_floor`` a function the selection has given up on still gets
+    """With ``selection.floor`` a function the selection has given up on still gets
     gradient (its own register pointers move); evaluation is the learned selection."""
     def build(floor):
         torch.manual_seed(0)
-        m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "sub"), per_function_registers=True,
-                                      selection_floor=floor, max_steps=80, backbone=TINY))
+        m = AugmentedLM(AugmentConfig(parsing="slots", base=BASE, cells=CELLS, functions=("add", "sub"),
+                                      slots={"per_function_registers": True},
+                                      selection=SelectionConfig(floor=floor), max_steps=80, backbone=TINY))
         with torch.no_grad():  # the selection is all but certain of `add`
             m.select.bias.copy_(torch.tensor([30.0, -30.0]))
         return m
@@ -196,12 +199,12 @@ def test_selection_floor_keeps_gradient_for_unselected_functions_in_training_onl
     with torch.no_grad():
         a, b = build(0.0).eval()(ids, mask), build(0.4).eval()(ids, mask)
     assert torch.equal(a.int_logits, b.int_logits) and torch.equal(a.str_logits, b.str_logits)
-    with pytest.raises(InputError, match="selection_floor"):
-        AugmentConfig(parsing="slots", selection_floor=1.0)
+    with pytest.raises(InputError, match="selection.floor: expected a number >= 0 and < 1, got 1.0"):
+        AugmentConfig(parsing="slots", selection={"floor": 1.0})
 
 
 def test_function_loss_trains_a_function_the_selection_never_picks():
-    """A learning check of ``function_loss``: the selection is frozen on ``sub`` and the
+    """A learning check of ``selection.function_loss``: the selection is frozen on ``sub`` and the
     questions are all additions. With the paper's loss ``add`` never learns (its
     gradient is weighted by its posterior, ~e^-60); with ``function_loss=1`` its own
     parse learns them from answers alone. Base 32, so chance is 1/32 (measured, seeds 0
@@ -218,10 +221,11 @@ def test_function_loss_trains_a_function_the_selection_never_picks():
     accuracy = {}
     for weight in (0.0, 1.0):
         torch.manual_seed(0)
-        m = AugmentedLM(AugmentConfig(base=n, cells=2, functions=("sub", "add"), **preset_model("copies"),
-                                      per_function_registers=True, function_loss=weight, max_steps=20,
-                                      backbone=BackboneConfig(vocab_size=len(tok), dim=32, heads=4, kv_heads=2,
-                                                              layers=2)))
+        m = AugmentedLM(AugmentConfig.from_dict({
+            "base": n, "cells": 2, "functions": ("sub", "add"), **preset_model("copies"),
+            "slots.per_function_registers": True, "selection.function_loss": weight, "max_steps": 20,
+            "backbone": BackboneConfig(vocab_size=len(tok), dim=32, heads=4, kv_heads=2, layers=2)}))
+        assert m.config.selection.function_loss == weight and m.config.slots.per_function_registers
         m.use_tokenizer(tok)
         with torch.no_grad():
             m.select.weight.zero_()

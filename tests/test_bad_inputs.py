@@ -193,7 +193,8 @@ CASES: list[Case] = [
     *[Case(f"train-set-{key}-{bad}", ["train", "--set", f"{key}={bad}", "--out", "{tmp}/out", *TINY_TRAIN],
            rf"^--set {key}={bad}: '{bad}' is not a finite number$")
       for key, bad in (("warmup", "inf"), ("backbone_lr_scale", "nan"), ("embedding_std", "-inf"),
-                       ("selection_floor", "nan"), ("function_loss", "inf"))],
+                       ("selection_floor", "nan"), ("function_loss", "inf"),
+                       ("model.selection.floor", "nan"), ("model.selection.function_loss", "inf"))],
     Case("train-set-unknown-key", ["train", "--set", "dimm=64", "--out", "{tmp}/out", *TINY_TRAIN],
          r"^--set dimm=64: unknown key 'dimm' \(did you mean dim\?\)"),
     Case("train-set-no-value", ["train", "--set", "dim", "--out", "{tmp}/out", *TINY_TRAIN],

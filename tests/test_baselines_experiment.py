@@ -34,8 +34,9 @@ def test_every_model_trains_and_is_scored_in_and_out_of_distribution(tmp_path, c
     # "augmented" is the task's own parse: exact spans for reversal, soft slots for arithmetic
     parse = {t: json.loads((tmp_path / f"{t}-augmented-seed0" / "config.json").read_text())["model"]
              for t in ("arithmetic", "reverse")}
-    assert parse["reverse"]["span_candidates"] == 4 and parse["reverse"]["cell_values"] == "token"
-    assert parse["arithmetic"]["span_candidates"] == 0 and parse["arithmetic"]["cell_values"] == "context"
+    assert parse["reverse"]["slots"]["span_candidates"] == 4 and parse["reverse"]["slots"]["cell_values"] == "token"
+    assert parse["arithmetic"]["slots"]["span_candidates"] == 0
+    assert parse["arithmetic"]["slots"]["cell_values"] == "context"
 
 
 def test_unknown_models_and_tasks_are_one_line_errors(capsys):

@@ -1,11 +1,12 @@
 """Argument registers that copy a number or a character from the question
-(``AugmentConfig.register_values="copy"``, the ``copies`` parse)."""
+(``AugmentConfig.slots.register_values="copy"``, the ``copies`` parse)."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from neurocompiler.augment import OFFSETS_FROM, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
+from neurocompiler.augment.config import SlotsConfig
 from neurocompiler.errors import InputError
 from neurocompiler.presets import preset_model
 from neurocompiler.tokenizer import SPECIALS, build_tokenizer, encode, token_copies
@@ -39,7 +40,7 @@ def test_token_copies_read_numbers_and_single_characters():
 
 
 def parser(dim=8, R=3):
-    return SlotParser(dim, R, cells=2, n=N, register_values="copy").double()
+    return SlotParser(dim, R, cells=2, n=N, config=SlotsConfig(register_values="copy")).double()
 
 
 def test_a_pointer_on_a_token_copies_its_number_or_character_exactly():
@@ -81,7 +82,7 @@ def test_ranks_from_the_end_name_the_last_number_whatever_comes_first():
     """``ranks_from_end``: a score for "the i-th number from the end" sends r1 to the
     last number and r2 to the one before it, in questions with 2 and with 3 numbers
     (and padding after them); the gradient checks in float64."""
-    p = SlotParser(8, 2, cells=2, n=N, register_values="copy", from_end="all").double()
+    p = SlotParser(8, 2, cells=2, n=N, config=SlotsConfig(register_values="copy", ranks_from_end="all")).double()
     copies = torch.tensor([[[-1, 1], [5, 2], [-1, 3], [9, 4], [-1, -1]],
                            [[0, -1], [5, 2], [1, -1], [9, 4], [3, -1]]])  # "x0 5, x1 9, x3"
     mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
@@ -114,7 +115,8 @@ def test_ranks_from_the_end_for_the_characters_only():
     """``ranks_from_end="characters"``: "In the string "abca", how often does the letter
     "c" occur?" names its letter as the third character from the end, however long the
     string. The number reading keeps its ranks from the start; the gradient checks."""
-    p = SlotParser(8, 2, cells=2, n=128, register_values="copy", from_end="characters").double()
+    p = SlotParser(8, 2, cells=2, n=128,
+                   config=SlotsConfig(register_values="copy", ranks_from_end="characters")).double()
     assert p.back.out_features == 2 * 8  # one reading (characters) per register, 8 ranks
     # 'string "ab", ... letter "c"?' and 'string "abca", ... letter "d"?', as one-character
     # tokens (the quotes around the strings are merged with their neighbours)
@@ -137,11 +139,12 @@ def test_ranks_from_the_end_for_the_characters_only():
 
 def test_ranks_from_end_config():
     """Which readings rank from the end is checked; a config saved as a bool still loads."""
-    assert AugmentConfig(parsing="slots", ranks_from_end=True).ranks_from_end == "all"
-    assert AugmentConfig(parsing="slots", ranks_from_end=False).ranks_from_end == "none"
-    assert AugmentConfig(parsing="slots", ranks_from_end="characters").ranks_from_end == "characters"
-    with pytest.raises(InputError, match="ranks_from_end"):
-        AugmentConfig(parsing="slots", ranks_from_end="numbers")
+    assert AugmentConfig(parsing="slots", slots={"ranks_from_end": True}).slots.ranks_from_end == "all"
+    assert AugmentConfig(parsing="slots", slots={"ranks_from_end": False}).slots.ranks_from_end == "none"
+    assert AugmentConfig(parsing="slots", slots={"ranks_from_end": "characters"}).slots.ranks_from_end == "characters"
+    assert AugmentConfig.from_dict({"parsing": "slots", "ranks_from_end": True}).slots.ranks_from_end == "all"  # flat
+    with pytest.raises(InputError, match="slots.ranks_from_end"):
+        AugmentConfig(parsing="slots", slots={"ranks_from_end": "numbers"})
 
 
 def test_a_pointer_copies_only_tokens_that_hold_a_value():
@@ -180,7 +183,7 @@ def test_register_copies_gradcheck():
 def test_a_learned_offset_shifts_a_copied_number_mod_the_base():
     """``register_offsets``: at initialisation the copy is (almost) the number itself;
     with offset -2 chosen, "term number 6" loads 4, and a shift wraps mod n."""
-    p = SlotParser(8, 2, cells=2, n=N, register_values="copy", offsets=2).double()
+    p = SlotParser(8, 2, cells=2, n=N, config=SlotsConfig(register_values="copy", register_offsets=2)).double()
     copies = torch.tensor([[[-1, 1], [6, 2], [-1, 3], [1, 4]]])
     mask = torch.ones(1, 4, dtype=torch.long)
     scores = torch.full((1, 2, 4), -50.0, dtype=torch.float64)
@@ -202,10 +205,10 @@ def test_a_learned_offset_shifts_a_copied_number_mod_the_base():
     scores = scores.detach().normal_().requires_grad_()
     z = z.detach().normal_().requires_grad_()
     assert torch.autograd.gradcheck(lambda s, z: p._copy(context, s, mask, copies, pooled, z), (scores, z))
-    for bad in ({**preset_model("copies"), "register_offsets": -1}, {"register_offsets": 2},
-                {**preset_model("copies"), "register_offsets": 16, "base": 32, "cells": 2}):
-        with pytest.raises(InputError, match="register_offsets"):
-            AugmentConfig(**bad)
+    for bad in ({**preset_model("copies"), "slots.register_offsets": -1}, {"slots.register_offsets": 2},
+                {**preset_model("copies"), "slots.register_offsets": 16, "base": 32, "cells": 2}):
+        with pytest.raises(InputError, match="slots.register_offsets"):
+            AugmentConfig.from_dict(bad)
 
 
 def test_the_offset_reads_the_word_before_a_number_skipping_a_lone_space():
@@ -237,7 +240,8 @@ def test_offsets_from_the_embedding_read_which_word_comes_before():
     words[0, 0, 0] = words[1, 0, 1] = 1.0  # two different words before the 6
     loads = {}
     for source in OFFSETS_FROM:
-        p = SlotParser(8, 1, cells=2, n=N, register_values="copy", offsets=2, offsets_from=source).double()
+        p = SlotParser(8, 1, cells=2, n=N, config=SlotsConfig(register_values="copy", register_offsets=2,
+                                                        offsets_from=source)).double()
         with torch.no_grad():
             p.reading.weight.zero_()
             p.reading.bias.copy_(torch.tensor([-60, 60, -60.0]))  # the number reading
@@ -253,8 +257,10 @@ def test_offsets_from_the_embedding_read_which_word_comes_before():
 
     texts = [f"What is x{a}? Term number {b}" for a in range(N) for b in range(0, N, 5)]
     bpe = build_tokenizer("bpe-numbers", texts, 300)
-    cfg = AugmentConfig(base=128, cells=2, functions=("fib",), **preset_model("offsets"), offsets_from="embedding",
-                        backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
+    cfg = AugmentConfig.from_dict({"base": 128, "cells": 2, "functions": ("fib",), **preset_model("offsets"),
+                                   "slots.offsets_from": "embedding",
+                                   "backbone": BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1,
+                                                              layers=2)})
     model = AugmentedLM(cfg)
     model.use_tokenizer(bpe)
     seen = []
@@ -264,25 +270,27 @@ def test_offsets_from_the_embedding_read_which_word_comes_before():
     embedded = model.backbone.get_input_embeddings()(ids)
     want = _word_before(F.rms_norm(embedded, embedded.shape[-1:]), model.token_copies[ids][..., 1])
     assert torch.allclose(seen[0], want)
-    with pytest.raises(InputError, match="offsets_from"):
-        AugmentConfig(**preset_model("copies"), offsets_from="embedding")  # no offsets to read
-    with pytest.raises(InputError, match="offsets_from"):
-        AugmentConfig(**preset_model("offsets"), offsets_from="token")
+    with pytest.raises(InputError, match="slots.offsets_from"):
+        AugmentConfig.from_dict({**preset_model("copies"), "slots.offsets_from": "embedding"})  # no offsets to read
+    with pytest.raises(InputError, match="slots.offsets_from"):
+        AugmentConfig.from_dict({**preset_model("offsets"), "slots.offsets_from": "token"})
 
 
 def test_copies_need_slots_and_a_known_value():
-    with pytest.raises(InputError, match="register_values"):
-        AugmentConfig(parsing="pooled", register_values="copy")
-    with pytest.raises(InputError, match="register_values"):
-        AugmentConfig(parsing="slots", register_values="tokens")
-    assert preset_model("copies")["register_values"] == "copy"
+    with pytest.raises(InputError, match="slots.register_values: a switch of the slots parse only"):
+        AugmentConfig(parsing="pooled", slots={"register_values": "copy"})
+    with pytest.raises(InputError, match="slots.register_values"):
+        AugmentConfig(parsing="slots", slots={"register_values": "tokens"})
+    assert preset_model("copies")["slots.register_values"] == "copy"
+    assert AugmentConfig.from_dict(preset_model("copies")).slots.register_values == "copy"
 
 
 def test_the_model_reads_its_tokenizers_copies_and_saves_them():
     texts = [f"Add {a} and {b}" for a in range(N) for b in range(0, N, 5)]
     bpe = build_tokenizer("bpe", texts, 300)
-    cfg = AugmentConfig(base=N, cells=2, functions=("add",), **preset_model("copies"),
-                        backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
+    cfg = AugmentConfig.from_dict({"base": N, "cells": 2, "functions": ("add",), **preset_model("copies"),
+                                   "backbone": BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1,
+                                                              layers=2)})
     model = AugmentedLM(cfg)
     model.use_tokenizer(bpe)
     assert torch.equal(model.token_copies[:len(bpe)], token_copies(bpe, N))
@@ -311,8 +319,8 @@ def train_fib(tmp_path, parse: str):
     questions, 3 epochs, dim 32; returns its directory."""
     from neurocompiler.train import TrainConfig, train
 
-    cfg = AugmentConfig(base=N, cells=2, functions=("fib",), **preset_model(parse), max_steps=20,
-                        backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
+    cfg = AugmentConfig.from_dict({"base": N, "cells": 2, "functions": ("fib",), **preset_model(parse), "max_steps": 20,
+                                   "backbone": BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2)})
     run = tmp_path / "fib"
     train(TrainConfig(task="fib", task_options={"depths": (1, 2)}, examples=1500, epochs=3, batch_size=16,
                       lr=3e-3, seed=0, tokenizer="bpe", out=str(run), model=cfg, device="cpu"),
@@ -325,9 +333,10 @@ def test_per_function_registers_give_each_function_its_own_pointers():
     each function reads its own set."""
     texts = [f"Add {a} and {b}" for a in range(N) for b in range(0, N, 5)]
     bpe = build_tokenizer("bpe", texts, 300)
-    cfg = AugmentConfig(base=N, cells=2, functions=("add", "fib"), **preset_model("copies"), max_steps=20,
-                        per_function_registers=True,
-                        backbone=BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1, layers=2))
+    cfg = AugmentConfig.from_dict({"base": N, "cells": 2, "functions": ("add", "fib"), **preset_model("copies"),
+                                   "max_steps": 20, "slots.per_function_registers": True,
+                                   "backbone": BackboneConfig(vocab_size=len(bpe), dim=16, heads=2, kv_heads=1,
+                                                              layers=2)})
     model = AugmentedLM(cfg).eval()
     model.use_tokenizer(bpe)
     ids, mask = encode(bpe, ["Add 25 and 14"])
@@ -335,7 +344,7 @@ def test_per_function_registers_give_each_function_its_own_pointers():
     assert parse.registers.shape[1] == 6
     assert all(torch.equal(a, parse.registers[:, 3 + k]) for k, a in enumerate(model.arguments(parse, 1)))
     assert all(torch.equal(a, parse.registers[:, k]) for k, a in enumerate(model.arguments(parse, 0)))
-    add_only = AugmentConfig(**{**cfg.to_dict(), "functions": ("add",), "per_function_registers": False})
+    add_only = AugmentConfig.from_dict({**cfg.to_dict(), "functions": ("add",), "slots.per_function_registers": False})
     assert AugmentedLM(add_only).parser.queries.shape[0] == 3 + 2  # one shared set, plus the anchors
     assert model.parser.queries.shape[0] == 6 + 2
     assert set(model.explain(bpe, "Add 25 and 14")["registers"]) == {"r1", "r2", "r3"}

@@ -129,10 +129,13 @@ def test_train_config_refuses_what_the_command_line_refuses(field, value, match)
 
 
 def test_train_config_checks_the_model_numbers_too():
-    for kw, match in ((dict(function_loss=math.inf), "^function_loss inf"),
-                      (dict(selection_floor=math.nan), "selection")):
+    # the model's selection checks its own numbers (SelectionConfig), built directly or read back
+    for kw, match in ((dict(function_loss=math.inf), r"^selection\.function_loss: expected a number >= 0, got inf$"),
+                      (dict(floor=math.nan), r"^selection\.floor: expected a number >= 0 and < 1, got nan$")):
         with pytest.raises(InputError, match=match):
-            TrainConfig(model=AugmentConfig(**kw))
+            TrainConfig(model=AugmentConfig(selection=kw))
+        with pytest.raises(InputError, match=match):
+            TrainConfig.from_dict({"model": {"selection": kw}})
     TrainConfig()  # the defaults are fine, and so is a saved config read back
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
 

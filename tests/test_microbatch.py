@@ -68,9 +68,9 @@ def test_micro_batches_draw_each_question_the_full_batch_s_span_noise():
 
     cfg = TrainConfig(task="sort", task_options={"lengths": (3, 4)}, examples=60, batch_size=12,
                       model=AugmentConfig(base=128, cells=4, functions=("insertion_sort", "reverse"), max_steps=60,
-                                          parsing="slots", cell_values="token", list_length="abi",
-                                          span_candidates=4, backbone=BackboneConfig(dim=16, layers=2, heads=2,
-                                                                                   kv_heads=1)))
+                                          parsing="slots",
+                                          slots={"cell_values": "token", "list_length": "abi", "span_candidates": 4},
+                                          backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1)))
     torch.manual_seed(1)
     loss, grads, weights = one_step(cfg, None)
     for micro in (5, 1):

@@ -21,20 +21,28 @@ from neurocompiler.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The named parses as augment/config.py defined them before they became preset files.
-_SOFT = {"cell_values": "context", "list_length": "gate", "span_candidates": 0, "register_values": "context",
-         "register_offsets": 0, "ranks_from_end": "none"}
-_SPANS = {"parsing": "slots", "cell_values": "token", "list_length": "abi", "span_candidates": 4,
-          "register_offsets": 0, "ranks_from_end": "none"}
-_COPIES = {**_SPANS, "register_values": "copy"}
+# The named parses as augment/config.py defined them before they became preset files, by
+# dotted path within the model (their switches now live in ``model.slots``).
+_SOFT = {"slots.cell_values": "context", "slots.list_length": "gate", "slots.span_candidates": 0,
+         "slots.register_values": "context", "slots.register_offsets": 0, "slots.ranks_from_end": "none"}
+_SPANS = {"parsing": "slots", "slots.cell_values": "token", "slots.list_length": "abi", "slots.span_candidates": 4,
+          "slots.register_offsets": 0, "slots.ranks_from_end": "none"}
+_COPIES = {**_SPANS, "slots.register_values": "copy"}
 OLD_PARSES = {
     "general": {"parsing": "general"},
     "slots": {"parsing": "slots", **_SOFT},
     "pooled": {"parsing": "pooled", **_SOFT},
-    "spans": {**_SPANS, "register_values": "context"},
+    "spans": {**_SPANS, "slots.register_values": "context"},
     "copies": _COPIES,
-    "offsets": {**_COPIES, "register_offsets": 2},
+    "offsets": {**_COPIES, "slots.register_offsets": 2},
 }
+
+
+def dotted(obj, path: str):
+    """The value at a dotted ``path`` of nested configs: ``dotted(cfg.model, "slots.cell_values")``."""
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def config(*argv: str) -> TrainConfig:
@@ -75,10 +83,14 @@ def test_train_lists_at_most_20_options_and_the_presets(capsys):
 # ------------------------------------------------------------------ --set KEY=VALUE
 
 @pytest.mark.parametrize("text, path, value", [
-    ("bf16=true", "bf16", True), ("bf16=No", "bf16", False), ("per_function_spans=1", "model.per_function_spans", True),
+    ("bf16=true", "bf16", True), ("bf16=No", "bf16", False),
+    ("per_function_spans=1", "model.slots.per_function_spans", True),
     ("dim=64", "model.backbone.dim", 64), ("model.backbone.dim=48", "model.backbone.dim", 48),
     ("lr=1e-4", "lr", 1e-4), ("embedding_std=0.02", "model.backbone.embedding_std", 0.02),
-    ("tokenizer=bpe", "tokenizer", "bpe"), ("ranks_from_end=none", "model.ranks_from_end", "none"),
+    ("tokenizer=bpe", "tokenizer", "bpe"), ("ranks_from_end=none", "model.slots.ranks_from_end", "none"),
+    ("model.slots.span_keys=1", "model.slots.span_keys", True), ("model.span_keys=yes", "model.slots.span_keys", True),
+    ("selection_floor=0.1", "model.selection.floor", 0.1), ("model.selection.floor=0.2", "model.selection.floor", 0.2),
+    ("function_loss=2", "model.selection.function_loss", 2.0), ("span_candidates=8", "model.slots.span_candidates", 8),
     ("functions=add, sub", "model.functions", ("add", "sub")),
     ("base=none", "model.base", None), ("intermediate=null", "model.backbone.intermediate", None),
     ("base=32", "model.base", 32), ("model_path=/m", "model.backbone.model_path", "/m"),
@@ -147,23 +159,39 @@ def test_an_ambiguous_key_names_every_dotted_path():
 
 def test_preset_by_name_and_by_file(tmp_path):
     cfg = config("--task", "arithmetic", "--preset", "spans")
-    assert {k: getattr(cfg.model, k) for k in OLD_PARSES["spans"]} == OLD_PARSES["spans"]
+    assert {k: dotted(cfg.model, k) for k in OLD_PARSES["spans"]} == OLD_PARSES["spans"]
     mine = tmp_path / "mine.json"
     mine.write_text(json.dumps({"description": "mine", "extends": "copies", "tokenizer": "bpe",
-                                "model": {"span_candidates": 2, "backbone": {"dim": 48}},
+                                "model": {"slots": {"span_candidates": 2}, "backbone": {"dim": 48}},
                                 "task_options": {"lengths": [3, 5]}}))
     cfg = config("--task", "count", "--preset", str(mine))
-    assert cfg.tokenizer == "bpe" and cfg.model.backbone.dim == 48 and cfg.model.span_candidates == 2
-    assert cfg.model.register_values == "copy" and cfg.task_options == {"lengths": (3, 5)}  # copies, extended
+    assert cfg.tokenizer == "bpe" and cfg.model.backbone.dim == 48 and cfg.model.slots.span_candidates == 2
+    assert cfg.model.slots.register_values == "copy" and cfg.task_options == {"lengths": (3, 5)}  # copies, extended
+
+
+def test_a_preset_file_with_the_old_flat_model_keys_still_loads(tmp_path):
+    """Preset files written before the slots parses' switches moved to ``model.slots`` and
+    ``model.selection`` name them flat in ``model``: they load where the fields are now."""
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"extends": "copies", "model": {"span_candidates": 2, "selection_floor": 0.25,
+                                                               "function_loss": 0.5}}))
+    assert presets.load_preset(str(old)).values["model.slots.span_candidates"] == 2
+    cfg = config("--task", "count", "--preset", str(old))
+    assert cfg.model.slots.span_candidates == 2 and cfg.model.slots.register_values == "copy"  # copies, extended
+    assert cfg.model.selection.floor == 0.25 and cfg.model.selection.function_loss == 0.5
+    flat = tmp_path / "flat.json"
+    flat.write_text('{"model": {"span_candidates": 2}}')
+    assert config("--preset", str(flat)).model.slots.span_candidates == 2
 
 
 def test_precedence_defaults_task_preset_presets_flags_sets(tmp_path):
-    assert config("--task", "sort").model.cell_values == "token"  # the sort task's preset: spans
-    assert config("--task", "arithmetic").model.cell_values == "context"  # arithmetic's: slots
-    assert config("--task", "sort", "--preset", "slots").model.cell_values == "context"  # --preset beats the task's
+    assert config("--task", "sort").model.slots.cell_values == "token"  # the sort task's preset: spans
+    assert config("--task", "arithmetic").model.slots.cell_values == "context"  # arithmetic's: slots
+    # --preset beats the task's
+    assert config("--task", "sort", "--preset", "slots").model.slots.cell_values == "context"
     cfg = config("--task", "sort", "--preset", "slots", "--set", "cell_values=embedding")
-    assert cfg.model.cell_values == "embedding" and cfg.model.span_candidates == 0  # --set beats --preset
-    assert config("--task", "sort", "--preset", "slots", "--preset", "spans").model.cell_values == "token"  # later
+    assert cfg.model.slots.cell_values == "embedding" and cfg.model.slots.span_candidates == 0  # --set beats --preset
+    assert config("--task", "sort", "--preset", "slots", "--preset", "spans").model.slots.cell_values == "token"  # later
     mine = tmp_path / "epochs.json"
     mine.write_text('{"epochs": 3, "model": {"cells": 9}}')
     assert config("--preset", str(mine)).epochs == 3
@@ -180,7 +208,11 @@ def test_precedence_defaults_task_preset_presets_flags_sets(tmp_path):
     (None, r"none\.json: cannot read preset \(No such file or directory\)"),
     ('{"model": {"dim": }', r"p\.json: not valid JSON \(Expecting value at line 1 column 19\)"),
     ('["slots"]', r"p\.json: expected a JSON object of settings"),
-    ('{"model": {"span_candidates": "4"}}', r"p\.json: model.span_candidates: expected an integer, got text \"4\""),
+    ('{"model": {"span_candidates": "4"}}',  # a preset file's old flat name
+     r"p\.json: model\.slots\.span_candidates: expected an integer, got text \"4\""),
+    ('{"model": {"slots": {"span_candidates": "4"}}}',
+     r"p\.json: model\.slots\.span_candidates: expected an integer, got text \"4\""),
+    ('{"model": {"slots": 3}}', r"p\.json: model\.slots: expected an object of settings, got an integer"),
     ('{"model": {"dim": 64}}', r"p\.json: unknown setting 'model.dim'"),
     ('{"epoch": 3}', r"p\.json: unknown setting 'epoch' \(did you mean epochs\?\)"),
     ('{"bf16": "yes"}', r"p\.json: bf16: expected true or false, got text \"yes\""),
@@ -232,7 +264,8 @@ def test_the_presets_replace_the_named_parses_exactly():
     for name, fields in OLD_PARSES.items():
         assert presets.preset_model(name) == fields, name
         assert presets.load_preset(name).values == {f"model.{k}": v for k, v in fields.items()}
-        AugmentConfig(**presets.preset_model(name))
+        model = AugmentConfig.from_dict(presets.preset_model(name))
+        assert {k: dotted(model, k) for k in fields} == fields, name
 
 
 def test_the_wheel_ships_the_presets():
@@ -272,13 +305,14 @@ def test_experiment_mixed_trains_what_it_trained_before_its_defaults_became_a_pr
     from neurocompiler.library import load_specs
 
     cfg = replace(MixedConfig(), **changes)
-    parse = {**OLD_PARSES[cfg.parse or "offsets"], "ranks_from_end": cfg.ranks_from_end}
-    if parse["register_offsets"]:
-        parse["offsets_from"] = cfg.offsets_from
-    model = AugmentConfig(base=128, cells=cfg.cells or max(cfg.lengths), functions=tuple(load_specs()), **parse,
-                          per_function_registers=True, per_function_spans=cfg.per_function_spans,
-                          span_keys=cfg.span_keys, selection_floor=0.0, function_loss=cfg.function_loss,
-                          max_steps=1000, backbone=BackboneConfig(dim=128, layers=4))
+    parse = {**OLD_PARSES[cfg.parse or "offsets"], "slots.ranks_from_end": cfg.ranks_from_end}
+    if parse["slots.register_offsets"]:
+        parse["slots.offsets_from"] = cfg.offsets_from
+    model = AugmentConfig.from_dict({
+        "base": 128, "cells": cfg.cells or max(cfg.lengths), "functions": tuple(load_specs()), **parse,
+        "slots.per_function_registers": True, "slots.per_function_spans": cfg.per_function_spans,
+        "slots.span_keys": cfg.span_keys, "selection.floor": 0.0, "selection.function_loss": cfg.function_loss,
+        "max_steps": 1000, "backbone": BackboneConfig(dim=128, layers=4)})
     options = {"tasks": cfg.tasks, "lengths": cfg.lengths}  # every case mixes a task with lengths
     old = TrainConfig(task="mixed", task_options=options, examples=20000, epochs=10, batch_size=32, lr=3e-3,
                       backbone_lr_scale=0.1, seed=0, tokenizer="bpe-numbers", device="auto", out="x", model=model)

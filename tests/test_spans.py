@@ -1,5 +1,5 @@
-"""Discrete quoted spans (``AugmentConfig.span_candidates``): cells that copy the tokens
-themselves (``cell_values="token"``), K exact (start, end) parses, one machine run each,
+"""Discrete quoted spans (``AugmentConfig.slots.span_candidates``): cells that copy the tokens
+themselves (``slots.cell_values="token"``), K exact (start, end) parses, one machine run each,
 mixed by their probabilities."""
 
 import pytest
@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from neurocompiler.augment import (AugmentConfig, AugmentedLM, BackboneConfig, Parse, SlotParser, Span,
                                    answer_targets, decode_answers)
+from neurocompiler.augment.config import SlotsConfig
 from neurocompiler.errors import InputError
 from neurocompiler.library.reference import REFERENCES
 from neurocompiler.presets import preset_model
@@ -38,7 +39,8 @@ def test_token_chars_are_the_tokens_character_codes():
 
 def discrete(start, end, values, K=3, C=4, training=False):
     """The parser's K discrete spans from given anchor distributions and token values."""
-    parser = SlotParser(dim=8, registers=3, cells=C, n=N, cell_values="token", list_length="span", candidates=K)
+    parser = SlotParser(dim=8, registers=3, cells=C, n=N,
+                        config=SlotsConfig(cell_values="token", list_length="span", span_candidates=K))
     parser.train(training)
     own = values if values.dim() == 3 else values[..., None]  # character codes (B, T, W)
     return parser._discrete(start, end, own, None)
@@ -113,8 +115,8 @@ def test_span_weights_gradcheck():
 def test_the_answer_mixes_exact_runs_of_each_span():
     """With a hand-made parse of 2 candidates per question, the string answer's
     distribution is the weighted mixture of the two exact reversals."""
-    cfg = AugmentConfig(parsing="slots", base=N, cells=5, functions=("reverse",), cell_values="token", list_length="span",
-                        span_candidates=2, max_steps=200,
+    cfg = AugmentConfig(parsing="slots", base=N, cells=5, functions=("reverse",), max_steps=200,
+                        slots=SlotsConfig(cell_values="token", list_length="span", span_candidates=2),
                         backbone=BackboneConfig(vocab_size=40, dim=16, heads=2, kv_heads=1, layers=2))
     m = AugmentedLM(cfg)
     strings = [("abc", "ab"), ("dcba", "dcb")]  # per question: two candidate spans
@@ -137,8 +139,8 @@ def test_the_answer_mixes_exact_runs_of_each_span():
 
 def test_model_with_spans_traces_no_gradient_through_the_machine_but_trains_the_anchors():
     tok = build_tokenizer("char")
-    cfg = AugmentConfig(parsing="slots", base=N, cells=6, functions=("reverse",), cell_values="token", list_length="span",
-                        span_candidates=3, max_steps=200,
+    cfg = AugmentConfig(parsing="slots", base=N, cells=6, functions=("reverse",), max_steps=200,
+                        slots={"cell_values": "token", "list_length": "span", "span_candidates": 3},
                         backbone=BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2))
     torch.manual_seed(0)
     m = AugmentedLM(cfg)
@@ -156,10 +158,10 @@ def test_model_with_spans_traces_no_gradient_through_the_machine_but_trains_the_
 
 
 def test_span_candidates_need_slots():
-    with pytest.raises(InputError, match="span_candidates"):
-        AugmentConfig(parsing="pooled", span_candidates=2)
-    with pytest.raises(InputError, match="span_candidates"):
-        AugmentConfig(parsing="slots", span_candidates=-1)
+    with pytest.raises(InputError, match="slots.span_candidates: a switch of the slots parse only"):
+        AugmentConfig(parsing="pooled", slots={"span_candidates": 2})
+    with pytest.raises(InputError, match="slots.span_candidates: expected an integer >= 0, got -1"):
+        AugmentConfig(parsing="slots", slots={"span_candidates": -1})
 
 
 def test_sorting_with_spans_learns_from_answers_and_generalises_to_longer_strings(tmp_path):
@@ -169,8 +171,9 @@ def test_sorting_with_spans_learns_from_answers_and_generalises_to_longer_string
     from neurocompiler.tasks import generate, save_jsonl
     from neurocompiler.train import TrainConfig, evaluate_run, train
 
-    cfg = AugmentConfig(parsing="slots", base=N, cells=6, functions=("insertion_sort",), cell_values="token", list_length="span",
-                        span_candidates=4, max_steps=400, backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
+    cfg = AugmentConfig(parsing="slots", base=N, cells=6, functions=("insertion_sort",), max_steps=400,
+                        slots=SlotsConfig(cell_values="token", list_length="span", span_candidates=4),
+                        backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
     run = tmp_path / "sort"
     train(TrainConfig(task="sort", task_options={"lengths": (3, 4)}, examples=700, epochs=2, batch_size=16,
                       seed=0, out=str(run), model=cfg, device="cpu"), progress=False, log=lambda *_: None)
@@ -188,9 +191,11 @@ def test_per_function_spans_give_each_list_function_its_own_anchors():
     question = 'How many "a" in "abca"?'
     grads = {}
     for per_function in (True, False):
-        cfg = AugmentConfig(base=N, cells=6, functions=("add", "count", "reverse"), **preset_model("copies"),
-                            per_function_spans=per_function, span_keys=per_function, max_steps=60,
-                            backbone=BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2))
+        cfg = AugmentConfig.from_dict({
+            "base": N, "cells": 6, "functions": ("add", "count", "reverse"), **preset_model("copies"),
+            "slots.per_function_spans": per_function, "slots.span_keys": per_function, "max_steps": 60,
+            "backbone": BackboneConfig(vocab_size=len(tok), dim=16, heads=2, kv_heads=1, layers=2)})
+        assert cfg.slots.per_function_spans == cfg.slots.span_keys == per_function
         torch.manual_seed(0)
         m = AugmentedLM(cfg)
         m.use_tokenizer(tok)
@@ -213,17 +218,17 @@ def test_per_function_spans_give_each_list_function_its_own_anchors():
 
 
 def test_per_function_spans_need_slots():
-    with pytest.raises(InputError, match="per_function_spans"):
-        AugmentConfig(parsing="pooled", per_function_spans=True)
-    with pytest.raises(InputError, match="span_keys"):
-        AugmentConfig(parsing="pooled", span_keys=True)
+    with pytest.raises(InputError, match="slots.per_function_spans: a switch of the slots parse only"):
+        AugmentConfig(parsing="pooled", slots={"per_function_spans": True})
+    with pytest.raises(InputError, match="slots.span_keys: a switch of the slots parse only"):
+        AugmentConfig(parsing="pooled", slots={"span_keys": True})
 
 
 def test_several_spans_with_their_own_keys_gradcheck():
     """Two soft spans, each scored with its own key projection (``span_keys``): every span
     is a distribution over cells and lengths, and the gradient checks in float64."""
     torch.manual_seed(0)
-    p = SlotParser(dim=6, registers=2, cells=3, n=8, spans=2, span_keys=True).double()
+    p = SlotParser(dim=6, registers=2, cells=3, n=8, config=SlotsConfig(span_keys=True), spans=2).double()
     with torch.no_grad():
         p.query.weight.normal_()
         p.span_key.weight.normal_()

@@ -160,8 +160,10 @@ def test_bf16_autocast_covers_the_backbone_and_not_the_computer():
     from neurocompiler.tokenizer import build_tokenizer, encode
 
     tok = build_tokenizer("char")
-    cfg = AugmentConfig(base=128, cells=4, functions=("insertion_sort", "add"), **preset_model("spans"),
-                        backbone=BackboneConfig(vocab_size=len(tok), dim=32, heads=2, kv_heads=1, layers=2))
+    cfg = AugmentConfig.from_dict({"base": 128, "cells": 4, "functions": ("insertion_sort", "add"),
+                                   **preset_model("spans"),
+                                   "backbone": BackboneConfig(vocab_size=len(tok), dim=32, heads=2, kv_heads=1,
+                                                              layers=2)})
     torch.manual_seed(0)
     model = AugmentedLM(cfg).eval()
     model.use_tokenizer(tok)
@@ -182,8 +184,8 @@ def test_a_bf16_run_learns(tmp_path):
     (base 32, depths 1-2); chance is 1/32."""
     from neurocompiler.presets import preset_model
 
-    cfg = AugmentConfig(base=32, cells=2, functions=("fib",), **preset_model("copies"), max_steps=20,
-                        backbone=BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2))
+    cfg = AugmentConfig.from_dict({"base": 32, "cells": 2, "functions": ("fib",), **preset_model("copies"),
+                                   "max_steps": 20, "backbone": BackboneConfig(dim=32, heads=4, kv_heads=2, layers=2)})
     metrics = train(TrainConfig(task="fib", task_options={"depths": (1, 2)}, examples=1500, epochs=3,
                                 batch_size=16, lr=3e-3, tokenizer="bpe", out=str(tmp_path / "run"), model=cfg,
                                 device="cpu", bf16=True), progress=False, log=lambda *_: None)

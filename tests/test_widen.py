@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from neurocompiler.augment import UNSEEN, AugmentConfig, AugmentedLM, BackboneConfig, SlotParser
+from neurocompiler.augment.config import SlotsConfig
 from neurocompiler.baselines import CausalLM, DirectLM
 from neurocompiler.cli import main
 from neurocompiler.errors import InputError
@@ -61,7 +62,7 @@ def test_bpe_numbers_keeps_every_group_of_up_to_three_digits_whole(tmp_path):
 
 
 def test_a_copy_ignores_numbers_its_base_cannot_hold():
-    parser = SlotParser(8, 1, 2, 16, register_values="copy", cell_values="token", candidates=1)
+    parser = SlotParser(8, 1, 2, 16, config=SlotsConfig(register_values="copy", cell_values="token", span_candidates=1))
     copies = torch.tensor([[[20, -1], [7, -1]]])  # "20" does not fit base 16, "7" does
     scores = torch.tensor([[[5.0, 0.0]]])  # the pointer prefers the first token
     got = parser._copy(torch.full((1, 1, 16), 1 / 16), scores, torch.ones(1, 2), copies, torch.zeros(1, 8))
@@ -71,8 +72,8 @@ def test_a_copy_ignores_numbers_its_base_cannot_hold():
 
 
 def _model(parse, tok, base=32):
-    cfg = AugmentConfig(base=base, cells=2, **preset_model(parse), backbone=BackboneConfig(dim=16, layers=2,
-                                                                                   vocab_size=len(tok)))
+    cfg = AugmentConfig.from_dict({"base": base, "cells": 2, **preset_model(parse),
+                                   "backbone": BackboneConfig(dim=16, layers=2, vocab_size=len(tok))})
     model = AugmentedLM(cfg)
     model.use_tokenizer(tok)
     return model.eval()
@@ -133,7 +134,8 @@ def test_baselines_widen_too(tok):
 
 
 def test_eval_answers_at_a_wider_base_from_the_command_line(tmp_path, capsys):
-    model = AugmentConfig(base=16, cells=2, **preset_model("copies"), backbone=BackboneConfig(dim=16, layers=2))
+    model = AugmentConfig.from_dict({"base": 16, "cells": 2, **preset_model("copies"),
+                                     "backbone": BackboneConfig(dim=16, layers=2)})
     run = tmp_path / "run"
     train(TrainConfig(task="arithmetic", examples=60, epochs=1, batch_size=16, out=str(run), model=model,
                       tokenizer="bpe-numbers"), progress=False, log=lambda s: None)
@@ -152,7 +154,8 @@ def test_eval_answers_at_a_wider_base_from_the_command_line(tmp_path, capsys):
 def test_copies_trained_at_base_32_answer_at_base_64_on_numbers_never_seen(tmp_path):
     """Scaled down from docs/RESULTS.md (base 128 -> 256: 100%). Measured: 70% in
     distribution, 67% on operands 32..63 at base 64, where the commonest answer gets 15%."""
-    model = AugmentConfig(base=32, cells=2, **preset_model("copies"), backbone=BackboneConfig(dim=32, layers=2))
+    model = AugmentConfig.from_dict({"base": 32, "cells": 2, **preset_model("copies"),
+                                     "backbone": BackboneConfig(dim=32, layers=2)})
     run = tmp_path / "run"
     train(TrainConfig(task="arithmetic", examples=1500, epochs=5, batch_size=32, out=str(run), model=model,
                       tokenizer="bpe-numbers"), progress=False, log=lambda s: None)

@@ -577,7 +577,8 @@ def train_rows(batch: int = 32, repeats: int = 3, base: int = 128) -> Iterator[d
     cfg.backbone.vocab_size = len(tokenizer)
     targets = answer_targets([e.answer for e in examples], base, cfg.cells)
     augmented = AugmentedLM(cfg)
-    copies = AugmentedLM(AugmentConfig(base=base, cells=2, **preset_model("copies"), backbone=cfg.backbone))
+    copies = AugmentedLM(AugmentConfig.from_dict({**preset_model("copies"), "base": base, "cells": 2,
+                                                   "backbone": cfg.backbone}))
     copies.use_tokenizer(tokenizer)
     head = torch.nn.Linear(augmented.backbone.config.hidden_size, base)
     plain = torch.nn.ModuleDict({"backbone": augmented.backbone, "head": head})

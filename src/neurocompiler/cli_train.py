@@ -56,8 +56,8 @@ def _epilog() -> str:
         lines += textwrap.wrap(f"{name}{tasks}: {preset.description}", _width(), initial_indent="  ",
                                subsequent_indent="      ")
     lines += [""] + textwrap.wrap(
-        "--set KEY=VALUE sets any field of the run's config (TrainConfig, model: AugmentConfig, model.backbone: "
-        "BackboneConfig) by its dotted path or its name, or an option of the task: --set dim=64, --set "
+        "--set KEY=VALUE sets any field of the run's config (TrainConfig; model: AugmentConfig; its groups "
+        "model.backbone, model.slots, model.selection) by its dotted path or its name, or an option of the task: --set dim=64, --set "
         "tokenizer=bpe, --set span_candidates=8, --set per_function_spans=true, --set lengths=4,6,8. Later wins: "
         "the defaults, the task's preset, each --preset, the flags, each --set. Every key, its type and "
         "default, and every preset: docs/PRESETS.md.", _width())

@@ -18,8 +18,11 @@ _INTRO = """\
      dataclasses by `python -m neurocompiler.docs`. Do not edit by hand. -->
 
 `neurocompiler train` has a few flags (`train --help`). Every other setting of a run
-is a field of its config (`TrainConfig`, its `model`, an `AugmentConfig`, and
-`model.backbone`, a `BackboneConfig`), given one at a time with `--set KEY=VALUE` or
+is a field of its config (`TrainConfig`; its `model`, an `AugmentConfig`; and the
+model's groups: `model.backbone`, a `BackboneConfig`; `model.slots`, the switches of the
+earlier `slots` and `pooled` parses, which the default general parse does not read; and
+`model.selection`, two variants of training the selection), given one at a time with
+`--set KEY=VALUE` or
 many at once by a preset: `--preset NAME` for one of the files below, shipped in
 `src/neurocompiler/presets/`, or `--preset FILE.json` for a file of your own of the
 same shape. Both may be repeated. Later wins:
@@ -33,7 +36,10 @@ same shape. Both may be repeated. Later wins:
 
 The run's `config.json` records the values it trained with. `train --resume` refuses a
 flag, a `--set` or a `--preset` that would change one of them (how long it trains,
-`--epochs`, where it is, `--out`, and where it runs, `--device`, may change).
+`--epochs`, where it is, `--out`, and where it runs, `--device`, may change). A
+`config.json` or a preset written before the slots parse's switches moved to
+`model.slots` and `model.selection` (`"model": {"span_candidates": 4}`,
+`"selection_floor": 0.1`) still loads: each old name is read as its new path.
 """
 
 _FILE = """\
@@ -49,7 +55,7 @@ comma-separated one, `null` for none); a bad file is refused in one line naming 
   "description": "copies, a wider backbone and a BPE tokenizer",
   "extends": "copies",
   "tokenizer": "bpe",
-  "model": {"span_candidates": 8, "backbone": {"dim": 256, "layers": 6}},
+  "model": {"slots": {"span_candidates": 8}, "backbone": {"dim": 256, "layers": 6}},
   "task_options": {"lengths": [4, 6, 8]}
 }
 ```

@@ -116,8 +116,8 @@ def heads(cfg, s: Shapes, B: int, T: int, n: int, train: bool) -> Estimate:
     logits and the functions' finals; in training what is kept for backward, else what
     is alive at once."""
     m = cfg.model
-    K = max(1, m.span_candidates)
-    ans = (6 if train else 3) * (1 + m.cells) * (1 + (m.function_loss > 0) * len(m.functions))
+    K = max(1, m.slots.span_candidates)
+    ans = (6 if train else 3) * (1 + m.cells) * (1 + (m.selection.function_loss > 0) * len(m.functions))
     per = ans * n
     if s.augmented and m.parsing == "general":  # augment.general: scores over tokens, context values,
         F_ = len(m.functions)  # and each function's K candidates mixed into (cells + 1, n), kept with their logs
@@ -128,10 +128,10 @@ def heads(cfg, s: Shapes, B: int, T: int, n: int, train: bool) -> Estimate:
         if m.parsing == "pooled":
             per += 2 * (3 + m.cells) * n
         else:
-            per += (3 if train else 2) * (1 + T) * n * (1 + (m.cell_values == "embedding"))
-            if m.register_values == "copy":
+            per += (3 if train else 2) * (1 + T) * n * (1 + (m.slots.cell_values == "embedding"))
+            if m.slots.register_values == "copy":
                 per += (5 if train else 4) * T * n
-                per += ((2 * m.register_offsets + 1) if train else 2) * T * n * (m.register_offsets > 0)
+                per += ((2 * m.slots.register_offsets + 1) if train else 2) * T * n * (m.slots.register_offsets > 0)
             per += (3 if train else 2) * K * m.cells * n + 4 * T * T
         per += 2 * len(m.functions) * (m.cells + 1) * n  # the functions' finals, stacked and mixed
     else:
@@ -144,8 +144,8 @@ def _traced(m, i: int, list_r1: bool, memoryless: bool) -> bool:
     cells (token copies of discrete spans) and an exact length do not."""
     if m.trainable_library:
         return True
-    exact_cells = m.span_candidates > 0 and m.cell_values == "token"
-    exact_r1 = m.span_candidates > 0 and (m.list_length == "span" or (m.list_length == "abi" and list_r1))
+    exact_cells = m.slots.span_candidates > 0 and m.slots.cell_values == "token"
+    exact_r1 = m.slots.span_candidates > 0 and (m.slots.list_length == "span" or (m.slots.list_length == "abi" and list_r1))
     reads = _specs()[m.functions[i]].inputs
     pointers = any(r in reads for r in (2, 3)) or (1 in reads and not exact_r1)
     return pointers or not exact_cells
@@ -170,7 +170,7 @@ def library(cfg, s: Shapes, B: int, n: int, alu_kind: str, train: bool) -> Estim
         width = 16 + n + 1 + 2 * m.cells  # registers, memory (and its sink), the mixture's cell indices
         return Estimate({"library runs": 4 * rows * width * 8, "program": 14 * s.lines * 8 + n * n * 8 * 8})
     machine = MachineConfig(base=n, memory=m.cells)
-    K = max(1, m.span_candidates)
+    K = max(1, m.slots.span_candidates)
     specs = _specs()
     graph, temporaries = 0, 0
     for i, name in enumerate(m.functions):
@@ -269,9 +269,9 @@ def widened_shapes(cfg, s: Shapes, base: int) -> Shapes:
     elif cfg.architecture == "direct":
         rows = 1 + m.cells
     elif m.parsing == "pooled":
-        rows = 3 * (len(m.functions) if m.per_function_registers else 1) + m.cells
+        rows = 3 * (len(m.functions) if m.slots.per_function_registers else 1) + m.cells
     else:
-        rows = 1 + (m.cell_values == "embedding")
+        rows = 1 + (m.slots.cell_values == "embedding")
     grown = rows * (s.dim + 1) * (base - m.base) + (base - m.base) * s.lines * 4  # heads, program rows
     return Shapes(**{**s.__dict__, "params": s.params + grown})
 

@@ -60,7 +60,7 @@ class TrainConfig:
         if unknown:
             raise InputError(f"config.json: unknown field(s) {', '.join(sorted(unknown))}")
         d = dict(d)
-        d["model"] = AugmentConfig(**d.get("model", {}))
+        d["model"] = AugmentConfig.from_dict(d.get("model", {}))
         return cls(**d)
 
     def __post_init__(self) -> None:
@@ -74,9 +74,7 @@ class TrainConfig:
                    ("warmup", self.warmup, 0.0, 1.0), ("weight_decay", self.weight_decay, 0.0, None),
                    ("clip", self.clip, 0.0, None)]
         if isinstance(self.model, AugmentConfig):
-            numbers += [("selection_floor", self.model.selection_floor, 0.0, 1.0),
-                        ("function_loss", self.model.function_loss, 0.0, None),
-                        ("embedding_std", self.model.backbone.embedding_std, 0.0, None)]
+            numbers += [("embedding_std", self.model.backbone.embedding_std, 0.0, None)]
         for flag, v, lo, hi in numbers:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
                     or v < lo or (hi is not None and v > hi):

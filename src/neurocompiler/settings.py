@@ -1,7 +1,7 @@
 """A run's settings by name: ``--set KEY=VALUE`` and preset files, over one table of the
 fields of :class:`~neurocompiler.runconfig.TrainConfig`, its ``model``
-(:class:`~neurocompiler.augment.AugmentConfig`) and ``model.backbone``
-(:class:`~neurocompiler.augment.BackboneConfig`): the dataclasses are the one source of
+(:class:`~neurocompiler.augment.AugmentConfig`) and its groups ``model.backbone``,
+``model.slots`` and ``model.selection``: the dataclasses are the one source of
 truth for what a setting is called, its type and its default.
 
 * :func:`fields`: every field by dotted path (``model.backbone.dim``), with its type.
@@ -38,7 +38,7 @@ _NONE = ("none", "null")
 
 @dataclass(frozen=True)
 class Field:
-    path: str  # dotted: "lr", "model.span_candidates", "model.backbone.dim"
+    path: str  # dotted: "lr", "model.slots.span_candidates", "model.backbone.dim"
     hint: object  # its resolved type: int, str | None, tuple[str, ...], ...
     default: object
 
@@ -76,7 +76,7 @@ def fields() -> dict[str, Field]:
 
 
 def groups() -> dict[str, type]:
-    """The nested configs by dotted path: ``model`` and ``model.backbone``."""
+    """The nested configs by dotted path: ``model``, ``model.backbone``, ``model.slots``, ..."""
     return _tables()[1]
 
 
@@ -211,10 +211,25 @@ def suggest(word: str, candidates: Sequence[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+def moved(path: str) -> str:
+    """Where a setting saved under an earlier name lives now: ``model.span_keys`` ->
+    ``model.slots.span_keys`` (:data:`~neurocompiler.augment.config.MOVED`)."""
+    from .augment.config import MOVED
+
+    group, _, leaf = path.rpartition(".")
+    return f"model.{MOVED[leaf]}" if group == "model" and leaf in MOVED else path
+
+
 def resolve(key: str, task: str | None = None, table: Mapping[str, Field] | None = None) -> str:
-    """The dotted path ``key`` names: itself, the one field whose leaf it is, or
+    """The dotted path ``key`` names: itself, the one field whose leaf (or dotted tail,
+    ``slots.span_keys``) it is, its earlier name (``selection_floor``), or
     ``task_options.KEY`` for an option of ``task``. ValueError says why not."""
+    from .augment.config import MOVED
+
     table = fields() if table is None else table
+    key = moved(key)
+    if key in MOVED and f"model.{MOVED[key]}" in table:  # a leaf's earlier name (selection_floor)
+        key = f"model.{MOVED[key]}"
     options = task_options(task)
     if key in table:
         return key
@@ -227,7 +242,7 @@ def resolve(key: str, task: str | None = None, table: Mapping[str, Field] | None
             return key
         raise ValueError(f"'{name}' is not an option of the {task} task"
                          f" ({'options: ' + ', '.join(options) if options else 'it takes none'})")
-    matches = [p for p, f in table.items() if f.leaf == key] + [f"{TASK_OPTIONS}.{key}"] * (key in options)
+    matches = [p for p in table if p.endswith("." + key)] + [f"{TASK_OPTIONS}.{key}"] * (key in options)
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -241,7 +256,7 @@ def resolve(key: str, task: str | None = None, table: Mapping[str, Field] | None
     names = sorted({f.leaf for f in table.values()} | set(table) | set(options))
     hint = suggest(key, names) or suggest(key.rsplit(".", 1)[-1], names)
     extra = f"; the {task} task's options: {', '.join(options)}" if options else ""
-    raise ValueError(f"unknown key '{key}'{hint} (a field of TrainConfig, model or model.backbone{extra};"
+    raise ValueError(f"unknown key '{key}'{hint} (a field of TrainConfig, model or one of its groups{extra};"
                      f" see docs/PRESETS.md)")
 
 

@@ -22,13 +22,14 @@
 
 The compiled library is frozen unless ``trainable_library``.
 
-The package, one module per part: :mod:`.backbone`, :mod:`.config`, :mod:`.slots`
+The package, one module per part: :mod:`.backbone`, :mod:`.config` (with the earlier
+parses' switches in :class:`SlotsConfig`), :mod:`.slots`
 (the pointer parses), :mod:`.outputs` (what a parse returns; the answer head's targets,
 loss and decoding), :mod:`.answerer` (what training needs from any model), :mod:`.model`.
 """
 
 from .backbone import BackboneConfig, _divisor, llama_config, _LOAD_ERRORS, load_pretrained, build_backbone, pool  # noqa: F401
-from .config import ARG_REGISTERS, PARSINGS, CELL_VALUES, LIST_LENGTHS, REGISTER_VALUES, RANKS_FROM_END, OFFSETS_FROM, OFFSET_PRIOR, RANKS, AugmentConfig  # noqa: F401
+from .config import ARG_REGISTERS, PARSINGS, CELL_VALUES, LIST_LENGTHS, REGISTER_VALUES, RANKS_FROM_END, OFFSETS_FROM, OFFSET_PRIOR, RANKS, MOVED, AugmentConfig, SelectionConfig, SlotsConfig  # noqa: F401
 from .outputs import IGNORE, _zero, Span, _FirstSpan, Slots, Parse, AugmentedOutput, Batch, Prediction, answer_targets, answer_loss, _answer_ce, decode_answers, answer_confidence  # noqa: F401
 from .answerer import _fill, UNSEEN, widen_values, widen_state, _full_precision, Answerer  # noqa: F401
 from .slots import PooledParser, SlotParser, BLANKS, _word_before, _characters  # noqa: F401

@@ -3,6 +3,7 @@ preset files (``neurocompiler/presets/*.json``, :mod:`neurocompiler.settings`)."
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from ..errors import InputError
@@ -36,18 +37,12 @@ RANKS = 8  # a copying register tells apart the first RANKS - 1 numbers (charact
 
 
 @dataclass
-class AugmentConfig:
-    # values are 0..base-1; None: not chosen yet (train derives it from the data, runconfig.fit_base)
-    base: int | None = 128
-    # memory cells parsed from the question and read for string answers; None: not chosen
-    # yet (train fits them to the data, runconfig.fit_cells)
-    cells: int | None = 16
-    functions: tuple[str, ...] = ("add", "sub", "mul", "div")
-    # "general" (:mod:`.general`): every input read from a span of the question, as a
-    # number or a string, or from context; one discrete parse per function, run
-    # exactly. "slots" and "pooled": the earlier parses that docs/RESULTS.md's tables
-    # name by preset (``slots``, ``spans``, ``copies``, ``offsets``, ``pooled``)
-    parsing: str = "general"
+class SlotsConfig:
+    """The switches of the earlier parses, ``slots`` and ``pooled`` (``model.slots``).
+    The general parse reads none of them: each was added while diagnosing one task, and
+    the presets that docs/RESULTS.md's tables name (``spans``, ``copies``, ``offsets``,
+    ``mixed``) set them."""
+
     # "context": a cell's value comes from the token's hidden state, which also sees the
     # rest of the question, so the parse itself can do a list program's work (a bypass,
     # docs/RESULTS.md); "embedding": from the token's own input embedding, so it cannot;
@@ -68,10 +63,6 @@ class AugmentConfig:
     # comparisons and swaps (docs/RESULTS.md); a mixture of exact runs does not, and its
     # gradient favours the spans that answer best.
     span_candidates: int = 0
-    # the general parse (parsing="general", :mod:`.general`): in training, K discrete
-    # parses per function, question and sampled choice (fib's two seeds: 2K), its last
-    # scalar input enumerated under each; each runs exactly where its readings are exact
-    candidates: int = 4
     # "context": an argument register reads the value of the token it points at from the
     # token's hidden state (a classifier over 0..base-1); "copy" (slots only): also the
     # number the token spells, or its character's code, exactly, mixed with the context
@@ -113,12 +104,38 @@ class AugmentConfig:
     # their own, so that what makes a token look like sort's end quote does not make it
     # look like count's
     span_keys: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.ranks_from_end, bool):  # configs saved before "characters" existed
+            self.ranks_from_end = "all" if self.ranks_from_end else "none"
+        for name, allowed in (("ranks_from_end", RANKS_FROM_END), ("list_length", LIST_LENGTHS),
+                              ("cell_values", CELL_VALUES), ("register_values", REGISTER_VALUES),
+                              ("offsets_from", OFFSETS_FROM)):
+            if getattr(self, name) not in allowed:
+                raise InputError(f"slots.{name}: expected one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.offsets_from != "context" and not self.register_offsets:
+            raise InputError(f"slots.offsets_from: {self.offsets_from!r} needs register offsets (the offsets "
+                             f"parse, or register_offsets > 0)")
+        if isinstance(self.register_offsets, bool) or not isinstance(self.register_offsets, int) \
+                or self.register_offsets < 0 or (self.register_offsets and self.register_values != "copy"):
+            raise InputError(f"slots.register_offsets: expected 0, or D > 0 with register_values copy, "
+                             f"got {self.register_offsets!r} with {self.register_values}")
+        if isinstance(self.span_candidates, bool) or not isinstance(self.span_candidates, int) \
+                or self.span_candidates < 0:
+            raise InputError(f"slots.span_candidates: expected an integer >= 0, got {self.span_candidates!r}")
+
+
+@dataclass
+class SelectionConfig:
+    """Two variants of training the selection (``model.selection``), which the
+    ``mixed`` preset's table needs; both 0 (the paper's) by default."""
+
     # In training only, the selection is mixed with the uniform distribution by this
-    # weight: every function keeps at least selection_floor / F of every question, so
-    # one whose parse is still unlearned gets gradient from the questions it should
-    # answer, instead of losing them for good to a function that found a shortcut
+    # weight: every function keeps at least floor / F of every question, so one whose
+    # parse is still unlearned gets gradient from the questions it should answer,
+    # instead of losing them for good to a function that found a shortcut
     # (docs/RESULTS.md, `mixed`). Evaluation uses the learned selection. 0: the paper's.
-    selection_floor: float = 0.0
+    floor: float = 0.0
     # In training only, add this weight times the mean over functions of each function's
     # own answer loss (its r0 or memory read as if it alone were selected). The paper's
     # loss, -log sum_f w_f p_f(answer), gives function f's parse a gradient weighted by
@@ -128,56 +145,100 @@ class AugmentConfig:
     # answer every question; the selection is still learned from the paper's loss alone
     # (docs/RESULTS.md, `mixed`). The logged training loss includes it. 0: the paper's loss.
     function_loss: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, hi in (("floor", 1.0), ("function_loss", None)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
+                    or (hi is not None and v >= hi):
+                raise InputError(f"selection.{name}: expected a number >= 0{f' and < {hi:g}' if hi else ''}, "
+                                 f"got {v!r}")
+
+
+# where a field of AugmentConfig moved to (configs saved before, and the old leaf names)
+MOVED = {**{name: "slots." + name for name in SlotsConfig.__dataclass_fields__},
+         "selection_floor": "selection.floor", "function_loss": "selection.function_loss"}
+
+
+@dataclass
+class AugmentConfig:
+    # values are 0..base-1; None: not chosen yet (train derives it from the data, runconfig.fit_base)
+    base: int | None = 128
+    # memory cells parsed from the question and read for string answers; None: not chosen
+    # yet (train fits them to the data, runconfig.fit_cells)
+    cells: int | None = 16
+    functions: tuple[str, ...] = ("add", "sub", "mul", "div")
+    # "general" (:mod:`.general`): every input read from a span of the question, as a
+    # number or a string, or from context; one discrete parse per function, run
+    # exactly. "slots" and "pooled": the earlier parses that docs/RESULTS.md's tables
+    # name by preset (``slots``, ``spans``, ``copies``, ``offsets``, ``pooled``), with
+    # their switches in ``slots``
+    parsing: str = "general"
+    # the general parse (parsing="general", :mod:`.general`): in training, K discrete
+    # parses per function, question and sampled choice (fib's two seeds: 2K), its last
+    # scalar input enumerated under each; each runs exactly where its readings are exact
+    candidates: int = 4
     trainable_library: bool = False
     alu: str = "table"
     # per forward pass; runs still going are read where they stand. None: not chosen yet
     # (train measures the library's step bound at the run's base and cells, library.bounds)
     max_steps: int | None = 2000
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    slots: SlotsConfig = field(default_factory=SlotsConfig)  # the slots and pooled parses' switches
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AugmentConfig":
+        """A config from its ``to_dict()``, from dotted keys (``"slots.span_keys"``), or from
+        a config.json saved before the earlier parses' switches moved to ``slots`` and
+        ``selection`` (their flat names, :data:`MOVED`). Later keys win."""
+        flat: dict = {}
+
+        def walk(node: dict, prefix: str) -> None:
+            for key, value in node.items():
+                path = prefix + (MOVED.get(key, key) if not prefix else key)
+                if path in _GROUPS and isinstance(value, (dict, *_GROUPS.values())):
+                    walk(value if isinstance(value, dict) else asdict(value), path + ".")
+                else:
+                    flat[path] = value
+
+        walk(d, "")
+        out: dict = {}
+        for path, value in flat.items():
+            *parents, leaf = path.split(".")
+            node = out
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return cls(**out)
 
     def __post_init__(self) -> None:
-        if isinstance(self.backbone, dict):
-            self.backbone = BackboneConfig(**self.backbone)
+        for name, kind in _GROUPS.items():
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                unknown = sorted(set(value) - set(kind.__dataclass_fields__))
+                if unknown:
+                    raise InputError(f"{name}: unknown field(s) {', '.join(unknown)}")
+                setattr(self, name, kind(**value))
+            elif not isinstance(value, kind):
+                raise InputError(f"{name}: expected an object of settings, got {type(value).__name__}")
         self.functions = tuple(self.functions)
         if self.parsing not in PARSINGS:
             raise InputError(f"parsing: expected one of {', '.join(PARSINGS)}, got {self.parsing!r}")
-        if isinstance(self.ranks_from_end, bool):  # configs saved before "characters" existed
-            self.ranks_from_end = "all" if self.ranks_from_end else "none"
-        if self.ranks_from_end not in RANKS_FROM_END:
-            raise InputError(f"ranks_from_end: expected one of {', '.join(RANKS_FROM_END)}, "
-                             f"got {self.ranks_from_end!r}")
-        if self.list_length not in LIST_LENGTHS:
-            raise InputError(f"list_length: expected one of {', '.join(LIST_LENGTHS)}, got {self.list_length!r}")
-        if self.cell_values not in CELL_VALUES:
-            raise InputError(f"cell_values: expected one of {', '.join(CELL_VALUES)}, got {self.cell_values!r}")
-        if self.register_values not in REGISTER_VALUES or (self.register_values == "copy"
-                                                          and self.parsing != "slots"):
-            raise InputError(f"register_values: expected one of {', '.join(REGISTER_VALUES)} (copy with slots "
-                             f"parsing), got {self.register_values!r} with {self.parsing}")
-        if self.offsets_from not in OFFSETS_FROM:
-            raise InputError(f"offsets_from: expected one of {', '.join(OFFSETS_FROM)}, got {self.offsets_from!r}")
-        if self.offsets_from != "context" and not self.register_offsets:
-            raise InputError(f"offsets_from: {self.offsets_from!r} needs register offsets (the offsets parse, "
-                             f"or register_offsets > 0)")
+        s = self.slots
+        if self.parsing != "slots":  # what only the slots parse has (the others ignore cell_values, ...)
+            for name in ("register_values", "span_candidates", "per_function_spans", "span_keys"):
+                if getattr(s, name) != getattr(SlotsConfig(), name):
+                    raise InputError(f"slots.{name}: a switch of the slots parse only, but parsing is "
+                                     f"{self.parsing}")
         if self.base is not None and (not isinstance(self.base, int) or isinstance(self.base, bool) or self.base < 2):
             raise InputError(f"base: expected an integer >= 2, got {self.base!r}")
         base = self.base or 1 << 62  # checks against the base wait for it to be chosen
-        if self.register_offsets < 0 or (self.register_offsets and self.register_values != "copy") \
-                or 2 * self.register_offsets >= base:
-            raise InputError(f"register_offsets: expected 0, or 0 < D < base / 2 with register_values copy, "
-                             f"got {self.register_offsets} with {self.register_values}")
-        for name in ("per_function_spans", "span_keys"):
-            if getattr(self, name) and self.parsing != "slots":
-                raise InputError(f"{name}: needs slots parsing (the pooled parse has no spans)")
-        if self.span_candidates < 0 or (self.span_candidates and self.parsing != "slots"):
-            raise InputError(f"span_candidates: expected 0, or K > 0 with slots parsing, "
-                             f"got {self.span_candidates} with {self.parsing}")
+        if 2 * s.register_offsets >= base:
+            raise InputError(f"slots.register_offsets: expected D < base / 2, got {s.register_offsets} "
+                             f"at base {self.base}")
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
             raise InputError(f"candidates: expected an integer >= 1, got {self.candidates!r}")
-        if not self.function_loss >= 0.0:
-            raise InputError(f"function_loss: expected a weight >= 0, got {self.function_loss}")
-        if not 0.0 <= self.selection_floor < 1.0:
-            raise InputError(f"selection_floor: expected 0 <= floor < 1, got {self.selection_floor}")
         if self.max_steps is not None and (isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int)
                                            or self.max_steps < 1):
             raise InputError(f"max_steps: expected an integer >= 1, got {self.max_steps!r}")
@@ -192,4 +253,7 @@ class AugmentConfig:
         if not isinstance(base, int) or isinstance(base, bool) or base < self.base:
             raise InputError(f"base {base!r}: a model trained at base {self.base} can only be widened "
                              f"to a base >= {self.base}")
-        return AugmentConfig(**{**self.to_dict(), "base": base, "alu": alu or self.alu, "backbone": self.backbone})
+        return AugmentConfig.from_dict({**self.to_dict(), "base": base, "alu": alu or self.alu})
+
+
+_GROUPS = {"backbone": BackboneConfig, "slots": SlotsConfig, "selection": SelectionConfig}  # nested configs

@@ -51,12 +51,12 @@ class AugmentedLM(Answerer):
         self.reads = [specs[f].inputs for f in config.functions]
         self.list_r1 = ["M[0..r1-1]" in specs[f].memory for f in config.functions]
         self.memoryless = [specs[f].memory == "none" for f in config.functions]
-        # per function: the span it reads its list from (per_function_spans: each function
+        # per function: the span it reads its list from (slots.per_function_spans: each function
         # with memory its own, in order; the memoryless ones the first)
-        listing = [i for i, none in enumerate(self.memoryless) if not none] if config.per_function_spans else []
+        listing = [i for i, none in enumerate(self.memoryless) if not none] if config.slots.per_function_spans else []
         self.span_of = [listing.index(i) if i in listing else 0 for i in range(len(config.functions))]
         self.select: nn.Module = nn.Linear(dim, len(config.functions))  # the general parse's: a SelectionHead
-        pointers = len(ARG_REGISTERS) * (len(config.functions) if config.per_function_registers else 1)
+        pointers = len(ARG_REGISTERS) * (len(config.functions) if config.slots.per_function_registers else 1)
         if config.parsing == "general":
             self.select = SelectionHead(dim, len(config.functions))
             self.parser = GeneralParser.build(dim, n, [specs[f] for f in config.functions], config.candidates,
@@ -66,18 +66,14 @@ class AugmentedLM(Answerer):
                                                            dtype=torch.long))
             self._units: dict[tuple[int, ...], Units] = {}
         elif config.parsing == "slots":
-            self.parser = SlotParser(dim, pointers, config.cells, n, config.cell_values,
-                                     config.list_length, config.span_candidates, config.register_values,
-                                     config.register_offsets, spans=max(1, len(listing)),
-                                     from_end=config.ranks_from_end, span_keys=config.span_keys,
-                                     offsets_from=config.offsets_from)
+            self.parser = SlotParser(dim, pointers, config.cells, n, config.slots, spans=max(1, len(listing)))
         else:
             self.parser = PooledParser(dim, pointers, config.cells, n)
-        if config.parsing == "slots" and config.cell_values == "token":
+        if config.parsing == "slots" and config.slots.cell_values == "token":
             # each token's characters (tokenizer.token_chars), saved with the weights; set by use_tokenizer
             self.register_buffer("token_chars",
                                  torch.zeros(self.backbone.config.vocab_size, config.cells, dtype=torch.long))
-        if config.register_values == "copy":
+        if config.slots.register_values == "copy":
             # per token: the number it spells and its character's code, -1 where none (use_tokenizer)
             self.register_buffer("token_copies",
                                  torch.full((self.backbone.config.vocab_size, 2), -1, dtype=torch.long))
@@ -85,8 +81,8 @@ class AugmentedLM(Answerer):
         self.str_head = LogReadout(min_scale=1.0)
 
     def use_tokenizer(self, tokenizer) -> None:
-        """Learn nothing, but know what each token copies into cells (``cell_values="token"``)
-        and registers (``register_values="copy"``)."""
+        """Learn nothing, but know what each token copies into cells (``slots.cell_values="token"``)
+        and registers (``slots.register_values="copy"``)."""
         from ..tokenizer import token_chars, token_copies
 
         if hasattr(self, "token_chars"):
@@ -128,30 +124,30 @@ class AugmentedLM(Answerer):
         if isinstance(self.parser, GeneralParser):
             return self.parser(z, attention_mask, pooled, self.items(input_ids, attention_mask), self.select(pooled))
         own = None  # what a cell copies from a token itself, when it does not read z
-        if self.config.parsing == "slots" and self.config.cell_values == "embedding":
+        if self.config.parsing == "slots" and self.config.slots.cell_values == "embedding":
             own = self.backbone.get_input_embeddings()(input_ids).float()
-        elif self.config.parsing == "slots" and self.config.cell_values == "token":
+        elif self.config.parsing == "slots" and self.config.slots.cell_values == "token":
             own = self.token_chars[input_ids]
         copies = self.token_copies[input_ids] if hasattr(self, "token_copies") else None
         words = self.backbone.get_input_embeddings()(input_ids).float() \
-            if self.config.offsets_from == "embedding" else None
+            if self.config.slots.offsets_from == "embedding" else None
         s = self.parser(z, attention_mask, pooled, own, copies, words)
         return Parse(self.select(pooled).softmax(-1), torch.stack(s.pointers, 1), s.spans, s.pointers)
 
     def arguments(self, parse: Parse, i: int) -> list[torch.Tensor]:
         """The pointers r1..r3 (each (B', n)) that function i reads: its own set with
-        ``per_function_registers``, else the one set every function shares."""
+        ``slots.per_function_registers``, else the one set every function shares."""
         pointers = parse.arguments or list(parse.registers.unbind(1))
         A = len(ARG_REGISTERS)
-        j = i if self.config.per_function_registers else 0
+        j = i if self.config.slots.per_function_registers else 0
         return pointers[j * A:(j + 1) * A]
 
     def r1(self, parse: Parse, i: int) -> torch.Tensor:
         """(B', n): the r1 function i receives: its r1 pointer, its span's length, or a
-        gated mixture of the two (``list_length``; "abi" gives the length to a function
+        gated mixture of the two (``slots.list_length``; "abi" gives the length to a function
         whose list is M[0..r1-1])."""
         pointer, span = self.arguments(parse, i)[0], parse.spans[self.span_of[i]]
-        mode = self.config.list_length
+        mode = self.config.slots.list_length
         if span.length is None or (mode == "abi" and not self.list_r1[i]):
             return pointer
         if mode == "gate":
@@ -208,12 +204,13 @@ class AugmentedLM(Answerer):
                 M, r0, h, steps = mix(M), mix(r0), mix(h), steps.reshape(B, K).amax(1)
             finals.append((M, r0, h, steps))
         w = parse.selection
-        if self.training and self.config.selection_floor:  # exploration (selection_floor)
-            w = (1 - self.config.selection_floor) * w + self.config.selection_floor / w.shape[1]
+        floor = self.config.selection.floor
+        if self.training and floor:  # exploration (selection.floor)
+            w = (1 - floor) * w + floor / w.shape[1]
         M, r0, h = (torch.einsum("bf,bf...->b...", w, torch.stack([f[j] for f in finals], 1)) for j in range(3))
         steps = torch.stack([f[3] for f in finals], 1)
-        own = None  # each function's own answer logits (function_loss)
-        if self.training and self.config.function_loss:
+        own = None  # each function's own answer logits (selection.function_loss)
+        if self.training and self.config.selection.function_loss:
             own = (self.int_head(torch.stack([f[1] for f in finals], 1)),
                    self.str_head(torch.stack([f[0] for f in finals], 1)))
         return AugmentedOutput(parse, self.int_head(r0), self.str_head(M), h, steps, own)
@@ -240,7 +237,7 @@ class AugmentedLM(Answerer):
 
     def loss(self, out: AugmentedOutput, targets: torch.Tensor) -> torch.Tensor:
         """The answer's cross-entropy under the mixture (§3.4), plus, in training with
-        ``function_loss``, that weight times the mean of each function's own. The general
+        ``selection.function_loss``, that weight times the mean of each function's own. The general
         parse's: the answer's marginal likelihood (:func:`.outputs.answer_nll`) plus the
         sum over functions of each one's own, in its own kind only, so the parse of
         ``reverse`` never learns to put a count in r0."""
@@ -260,7 +257,7 @@ class AugmentedLM(Answerer):
             ints, strs = out.own  # (B, F, n), (B, F, cells, n)
             F_ = ints.shape[1]
             own = _answer_ce(ints.flatten(0, 1), strs.flatten(0, 1), targets.repeat_interleave(F_, 0))
-            loss = loss + self.config.function_loss * own
+            loss = loss + self.config.selection.function_loss * own
         return loss
 
     def chosen(self, out: AugmentedOutput) -> list[str]:

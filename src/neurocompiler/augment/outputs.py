@@ -59,7 +59,7 @@ class Slots(_FirstSpan):
     """A parser's output: the argument registers' pointers r1..r3 (each (B', n), kept
     apart so that a constant one stays free of the others' gradient; B' as in
     :class:`Span`) and one :class:`Span` per span the parser reads (one, or one per
-    function with ``per_function_spans``)."""
+    function with ``slots.per_function_spans``)."""
 
     pointers: list[torch.Tensor]
     spans: list[Span]

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import noise
-from .config import OFFSET_PRIOR, RANKS
+from .config import OFFSET_PRIOR, RANKS, SlotsConfig
 from .outputs import Slots, Span, _zero
 
 
@@ -42,9 +42,9 @@ class SlotParser(nn.Module):
       its own embedding's, or the token itself (``cell_values``).
     * **Length**: the span's length (distance from the start to a learned *end* anchor,
       minus one), which r1 takes when it is a list's length (``list_length``).
-    * ``spans`` > 1 gives as many (start, end) anchor pairs, each its own span (one
+    * Its switches are ``config`` (:class:`SlotsConfig`). ``spans`` > 1 gives as many (start, end) anchor pairs, each its own span (one
       per library function with memory, ``per_function_spans``).
-    * With ``candidates`` K > 0 the span is discrete: K (start, end) pairs, each
+    * With ``span_candidates`` K > 0 the span is discrete: K (start, end) pairs, each
       loading exact cells (the tokens strictly between the anchors, then 0) and an
       exact length, returned with their renormalised probabilities. With
       ``cell_values="token"`` the cells hold the span's *characters*, each token
@@ -52,13 +52,13 @@ class SlotParser(nn.Module):
       such as "dlif" fills four cells.
     """
 
-    def __init__(self, dim: int, registers: int, cells: int, n: int, cell_values: str = "context",
-                 list_length: str = "gate", candidates: int = 0, register_values: str = "context",
-                 offsets: int = 0, spans: int = 1, from_end: str = "none", span_keys: bool = False,
-                 offsets_from: str = "context") -> None:
+    def __init__(self, dim: int, registers: int, cells: int, n: int, config: SlotsConfig | None = None,
+                 spans: int = 1) -> None:
         super().__init__()
+        c = config or SlotsConfig()
+        register_values, offsets, from_end = c.register_values, c.register_offsets, c.ranks_from_end
         self.registers, self.cells, self.n, self.spans = registers, cells, n, spans
-        self.cell_values, self.list_length, self.candidates = cell_values, list_length, candidates
+        self.cell_values, self.list_length, self.candidates = c.cell_values, c.list_length, c.span_candidates
         # per register: logits of reading its token in context, as a number, as a character;
         # and, per register and copy reading, a question-dependent score for "the i-th
         # number (character) of the question", so that "with 5 and 9" can tell its two
@@ -74,7 +74,7 @@ class SlotParser(nn.Module):
                 nn.init.zeros_(head.weight)
                 nn.init.zeros_(head.bias)
         # per number token and register: logits of shifting its number by -D..D, starting near 0
-        self.offsets, self.offsets_from = offsets, offsets_from
+        self.offsets, self.offsets_from = offsets, c.offsets_from
         self.offset = nn.Linear(dim, registers * (2 * offsets + 1)) if offsets else None
         if self.offset is not None:
             nn.init.zeros_(self.offset.weight)
@@ -85,7 +85,7 @@ class SlotParser(nn.Module):
         self.query = nn.Linear(dim, dim)  # lets the question steer every slot
         self.key = nn.Linear(dim, dim, bias=False)  # a key bias would be invisible to the softmax
         # span_keys: each span's anchors score the tokens with a key projection of their own
-        self.span_key = nn.Linear(dim, dim * spans, bias=False) if span_keys else None
+        self.span_key = nn.Linear(dim, dim * spans, bias=False) if c.span_keys else None
         self.value = nn.Linear(dim, n)  # a token's value in context
         self.length_gate = nn.Linear(dim, spans)
         self.scale = dim ** -0.5
@@ -97,7 +97,7 @@ class SlotParser(nn.Module):
         if self.span_key is not None:
             nn.init.normal_(self.span_key.weight, std=0.02)
         # a cell's value from a token's own embedding (cell_values="embedding")
-        self.copy = nn.Linear(dim, n) if cell_values == "embedding" else None
+        self.copy = nn.Linear(dim, n) if c.cell_values == "embedding" else None
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor,
                 own: torch.Tensor | None = None, copies: torch.Tensor | None = None,

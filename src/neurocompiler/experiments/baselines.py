@@ -36,7 +36,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass, field
 
-from ..augment import AugmentConfig, BackboneConfig
+from ..augment import AugmentConfig
 from ..library import load_specs
 from ..presets import preset_model
 from ..tasks import TASKS, generate, load_jsonl, save_jsonl
@@ -102,8 +102,9 @@ MODELS = {
     "spans": Variant(overrides=preset_model("spans")),
     "copies": Variant(overrides=preset_model("copies")),
     "pooled": Variant(overrides=preset_model("pooled")),
-    "embedding-cells": Variant(overrides={**preset_model("slots"), "cell_values": "embedding"}),
-    "span-length": Variant(overrides={**preset_model("slots"), "cell_values": "embedding", "list_length": "span"}),
+    "embedding-cells": Variant(overrides={**preset_model("slots"), "slots.cell_values": "embedding"}),
+    "span-length": Variant(overrides={**preset_model("slots"), "slots.cell_values": "embedding",
+                                      "slots.list_length": "span"}),
     "trainable-library": Variant(overrides={"trainable_library": True}),
     "circuit-alu": Variant(overrides={"alu": "circuit"}),
     "full-library": Variant(overrides={"functions": "all"}),
@@ -144,8 +145,8 @@ def run(cfg: BaselinesConfig) -> dict:
             for seed in cfg.seeds:
                 run_dir = out / f"{task}-{model_name}-seed{seed}"
                 steps = min(setup.max_steps, cfg.max_steps or setup.max_steps)
-                model = AugmentConfig(base=cfg.base, cells=setup.cells, max_steps=steps,
-                                      backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers), **options)
+                model = AugmentConfig.from_dict({"base": cfg.base, "cells": setup.cells, "max_steps": steps,
+                                                 "backbone": {"dim": cfg.dim, "layers": cfg.layers}, **options})
                 metrics = train_or_reuse(TrainConfig(task=task, task_options=dict(setup.options), examples=cfg.examples,
                                                      epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                                      backbone_lr_scale=cfg.backbone_lr_scale, seed=seed,

@@ -15,7 +15,7 @@ train --task mixed`` trains with too: what docs/RESULTS.md measured to work, num
 whole tokens (``bpe-numbers``), the ``offsets`` parse, a set of registers and a span
 (with its own keys) per function, a character copy that may also be ranked from the
 question's end, and each function's own answer loss beside the paper's
-(``function_loss=1``), without which a function that loses its questions to another's
+(``selection.function_loss=1``), without which a function that loses its questions to another's
 shortcut never learns them. Two defaults differ from ``train --task mixed`` on purpose:
 the functions (here the whole library, the point of the experiment; ``train``: the
 mixed task's own, ``--functions`` to choose) and the cells (here the longest of
@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 from ..augment import OFFSETS_FROM, RANKS_FROM_END
 from ..library import load_specs
-from ..presets import load_preset, parse_names, preset_model
+from ..presets import load_preset, parse_names
 from ..settings import build, fields
 from ..tasks import MIXABLE, TASKS, load_jsonl
 from ..tasks.strings import LENGTHS
@@ -59,13 +59,13 @@ class MixedConfig:
     backbone_lr_scale: float = _default("backbone_lr_scale")
     tokenizer: str = _default("tokenizer")  # bpe-numbers: every number below 1000 one token, so a register can copy it
     parse: str | None = None  # a preset whose parse (its model fields) replaces the mixed preset's; None: that one
-    per_function_registers: bool = _default("model.per_function_registers")  # registers per function (RESULTS)
-    per_function_spans: bool = _default("model.per_function_spans")  # a span per function with memory (RESULTS)
-    span_keys: bool = _default("model.span_keys")  # each span's anchors with keys of their own (RESULTS)
-    ranks_from_end: str = _default("model.ranks_from_end")  # the letter in "In the string ..." (RESULTS)
-    offsets_from: str = _default("model.offsets_from")  # a number's offset from the word before's context
-    function_loss: float = _default("model.function_loss")  # each function's own answer loss (RESULTS)
-    selection_floor: float = _default("model.selection_floor")  # exploration in training
+    per_function_registers: bool = _default("model.slots.per_function_registers")  # registers per function (RESULTS)
+    per_function_spans: bool = _default("model.slots.per_function_spans")  # a span per function with memory (RESULTS)
+    span_keys: bool = _default("model.slots.span_keys")  # each span's anchors with keys of their own (RESULTS)
+    ranks_from_end: str = _default("model.slots.ranks_from_end")  # the letter in "In the string ..." (RESULTS)
+    offsets_from: str = _default("model.slots.offsets_from")  # a number's offset from the word before's context
+    function_loss: float = _default("model.selection.function_loss")  # each function's own answer loss (RESULTS)
+    selection_floor: float = _default("model.selection.floor")  # exploration in training
     functions: tuple[str, ...] = ()  # empty: the whole library
     dim: int = _default("model.backbone.dim")
     layers: int = _default("model.backbone.layers")
@@ -80,7 +80,7 @@ def train_config(cfg: MixedConfig, seed: int, out: str) -> TrainConfig:
     this experiment's settings (which default to the preset's own)."""
     values = dict(_SET)
     if cfg.parse:
-        values.update({f"model.{k}": v for k, v in preset_model(cfg.parse).items()})
+        values.update({k: v for k, v in load_preset(cfg.parse).values.items() if k.startswith("model.")})
     options = {"tasks": cfg.tasks}
     if any("lengths" in TASKS[t].defaults for t in cfg.tasks):
         options["lengths"] = cfg.lengths
@@ -89,13 +89,13 @@ def train_config(cfg: MixedConfig, seed: int, out: str) -> TrainConfig:
                    "lr": cfg.lr, "backbone_lr_scale": cfg.backbone_lr_scale, "seed": seed, "tokenizer": cfg.tokenizer,
                    "device": cfg.device, "out": out, "model.base": 128, "model.cells": cfg.cells or max(cfg.lengths),
                    "model.functions": cfg.functions or tuple(load_specs()), "model.max_steps": cfg.max_steps,
-                   "model.per_function_registers": cfg.per_function_registers,
-                   "model.per_function_spans": cfg.per_function_spans, "model.span_keys": cfg.span_keys,
-                   "model.ranks_from_end": cfg.ranks_from_end, "model.function_loss": cfg.function_loss,
-                   "model.selection_floor": cfg.selection_floor, "model.backbone.dim": cfg.dim,
+                   "model.slots.per_function_registers": cfg.per_function_registers,
+                   "model.slots.per_function_spans": cfg.per_function_spans, "model.slots.span_keys": cfg.span_keys,
+                   "model.slots.ranks_from_end": cfg.ranks_from_end, "model.selection.function_loss": cfg.function_loss,
+                   "model.selection.floor": cfg.selection_floor, "model.backbone.dim": cfg.dim,
                    "model.backbone.layers": cfg.layers})
-    if values.get("model.register_offsets"):
-        values["model.offsets_from"] = cfg.offsets_from
+    if values.get("model.slots.register_offsets"):
+        values["model.slots.offsets_from"] = cfg.offsets_from
     return build([("experiment mixed", values)])
 
 

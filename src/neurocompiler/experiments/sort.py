@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 
-from ..augment import AugmentConfig, BackboneConfig
+from ..augment import AugmentConfig
 from ..library import load_specs
 from ..presets import parse_names, preset_model
 from ..tasks import generate, load_jsonl, save_jsonl
@@ -63,9 +63,9 @@ def run(cfg: SortConfig) -> dict:
         for parsing in cfg.parsings:
             for seed in cfg.seeds:
                 name = f"{tokenizer}-{parsing}-seed{seed}"
-                model = AugmentConfig(**{**preset_model(parsing), "base": 128, "cells": cells,
-                                         "functions": cfg.functions, "max_steps": cfg.max_steps},
-                                      backbone=BackboneConfig(dim=cfg.dim, layers=cfg.layers))
+                model = AugmentConfig.from_dict({**preset_model(parsing), "base": 128, "cells": cells,
+                                                 "functions": cfg.functions, "max_steps": cfg.max_steps,
+                                                 "backbone": {"dim": cfg.dim, "layers": cfg.layers}})
                 run_dir = out / name
                 train_or_reuse(TrainConfig(task="sort", task_options={"lengths": cfg.lengths}, examples=cfg.examples,
                                            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,

@@ -85,7 +85,7 @@ def load_preset(ref: str, _seen: tuple[Path, ...] = (), _relative_to: Path | Non
 def _flatten(obj: dict, prefix: str) -> dict:
     out: dict = {}
     for key, value in obj.items():
-        path = prefix + key
+        path = settings.moved(prefix + key)
         if path in settings.groups() or path == settings.TASK_OPTIONS:
             if not isinstance(value, dict):
                 raise ValueError(f"{path}: expected an object of settings, got {settings.json_name(value)}")
@@ -108,8 +108,9 @@ def parse_names() -> list[str]:
 
 
 def preset_model(ref: str) -> dict:
-    """The ``model`` fields preset ``ref`` sets, as :class:`AugmentConfig` keywords
-    (``backbone`` left out): ``AugmentConfig(**preset_model("copies"))``."""
+    """The ``model`` fields preset ``ref`` sets (``backbone`` left out), by dotted path
+    within the model (``"slots.span_candidates"``), so that they merge with others key by
+    key: ``AugmentConfig.from_dict({**preset_model("copies"), "base": 32})``."""
     return {path.split(".", 1)[1]: value for path, value in load_preset(ref).values.items()
             if path.startswith("model.") and not path.startswith("model.backbone.")}
 
