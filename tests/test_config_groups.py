@@ -80,3 +80,17 @@ def test_a_group_leaf_is_set_by_its_name_its_tail_or_its_old_name():
 def test_a_group_that_is_not_an_object_of_its_fields_is_refused(model, match):
     with pytest.raises(InputError, match=match):
         AugmentConfig(**model)
+
+
+def test_experiment_mixed_with_the_general_parse_sets_none_of_the_earlier_switches():
+    """``experiment mixed --parse general`` (a choice it offers) builds a config: the mixed
+    preset's slots switches and the experiment's flags for them are left out."""
+    from neurocompiler.experiments.mixed import MixedConfig, train_config
+
+    model = train_config(MixedConfig(parse="general"), 0, "unused").model
+    assert model.parsing == "general"
+    assert model.slots == SlotsConfig() and model.selection == SelectionConfig()
+    slots = train_config(MixedConfig(parse="copies"), 0, "unused").model
+    assert slots.slots.register_values == "copy" and slots.slots.per_function_spans  # the experiment's own
+    with pytest.raises(InputError, match=r"^selection: a variant of the slots and pooled parses"):
+        AugmentConfig(selection={"floor": 0.1})  # the default parse is general

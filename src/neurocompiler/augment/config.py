@@ -127,8 +127,10 @@ class SlotsConfig:
 
 @dataclass
 class SelectionConfig:
-    """Two variants of training the selection (``model.selection``), which the
-    ``mixed`` preset's table needs; both 0 (the paper's) by default."""
+    """Two variants of training the earlier parses' selection (``model.selection``),
+    which the ``mixed`` preset's table needs; both 0 (the paper's) by default. The
+    general parse reads neither: it always adds each function's own answer loss, and
+    draws its candidates with a uniform prior mixed in (:mod:`.sampler`)."""
 
     # In training only, the selection is mixed with the uniform distribution by this
     # weight: every function keeps at least floor / F of every question, so one whose
@@ -202,15 +204,10 @@ class AugmentConfig:
                 else:
                     flat[path] = value
 
+        from ..settings import nest
+
         walk(d, "")
-        out: dict = {}
-        for path, value in flat.items():
-            *parents, leaf = path.split(".")
-            node = out
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value
-        return cls(**out)
+        return cls(**nest(flat))
 
     def __post_init__(self) -> None:
         for name, kind in _GROUPS.items():
@@ -231,6 +228,9 @@ class AugmentConfig:
                 if getattr(s, name) != getattr(SlotsConfig(), name):
                     raise InputError(f"slots.{name}: a switch of the slots parse only, but parsing is "
                                      f"{self.parsing}")
+        if self.parsing == "general" and self.selection != SelectionConfig():
+            raise InputError(f"selection: a variant of the slots and pooled parses' training, but parsing is "
+                             f"general (which always adds each function's own loss)")
         if self.base is not None and (not isinstance(self.base, int) or isinstance(self.base, bool) or self.base < 2):
             raise InputError(f"base: expected an integer >= 2, got {self.base!r}")
         base = self.base or 1 << 62  # checks against the base wait for it to be chosen

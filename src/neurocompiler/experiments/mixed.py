@@ -96,6 +96,8 @@ def train_config(cfg: MixedConfig, seed: int, out: str) -> TrainConfig:
                    "model.backbone.layers": cfg.layers})
     if values.get("model.slots.register_offsets"):
         values["model.slots.offsets_from"] = cfg.offsets_from
+    if values["model.parsing"] == "general":  # its parse has none of the earlier parses' switches
+        values = {k: v for k, v in values.items() if not k.startswith(("model.slots.", "model.selection."))}
     return build([("experiment mixed", values)])
 
 
