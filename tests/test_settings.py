@@ -180,14 +180,16 @@ def test_a_preset_file_with_the_old_flat_model_keys_still_loads(tmp_path):
     assert cfg.model.slots.span_candidates == 2 and cfg.model.slots.register_values == "copy"  # copies, extended
     assert cfg.model.selection.floor == 0.25 and cfg.model.selection.function_loss == 0.5
     flat = tmp_path / "flat.json"
-    flat.write_text('{"model": {"span_candidates": 2}}')
+    flat.write_text('{"model": {"parsing": "slots", "span_candidates": 2}}')
     assert config("--preset", str(flat)).model.slots.span_candidates == 2
 
 
 def test_precedence_defaults_task_preset_presets_flags_sets(tmp_path):
-    assert config("--task", "sort").model.slots.cell_values == "token"  # the sort task's preset: spans
-    assert config("--task", "arithmetic").model.slots.cell_values == "context"  # arithmetic's: slots
-    # --preset beats the task's
+    for task in ("sort", "arithmetic", "mixed", "fib"):  # every task's default: the general parse
+        assert config("--task", task).model.parsing == "general", task
+        assert config("--task", task).model.slots == config("--train", "t.jsonl").model.slots
+    # --preset beats the default
+    assert config("--task", "sort", "--preset", "spans").model.slots.cell_values == "token"
     assert config("--task", "sort", "--preset", "slots").model.slots.cell_values == "context"
     cfg = config("--task", "sort", "--preset", "slots", "--set", "cell_values=embedding")
     assert cfg.model.slots.cell_values == "embedding" and cfg.model.slots.span_candidates == 0  # --set beats --preset
@@ -254,8 +256,9 @@ def test_every_shipped_preset_loads_into_a_valid_config():
         assert settings.flatten(json.loads(json.dumps(cfg.to_dict()))).items() >= \
             json.loads(json.dumps(preset.values)).items()
         assert TrainConfig.from_dict(cfg.to_dict()) == cfg
-    for task, spec in TASKS.items():  # every task's default preset is shipped
-        assert spec.parse in names, task
+    for preset in presets.preset_users():  # every preset a command trains with by default is shipped
+        assert preset in names, preset
+    for task in TASKS:
         config("--task", task)
 
 
@@ -274,20 +277,20 @@ def test_the_wheel_ships_the_presets():
     assert (Path(presets.__file__).parent / "spans.json").is_file()
 
 
-def test_train_task_mixed_and_experiment_mixed_agree(tmp_path):
+def test_train_task_mixed_with_the_mixed_preset_and_experiment_mixed_agree(tmp_path):
     from neurocompiler.experiments.mixed import MixedConfig, train_config as mixed_config
     from neurocompiler.library import load_specs
 
     out = str(tmp_path / "seed0")
     experiment = mixed_config(MixedConfig(), 0, out).to_dict()
-    cli = config("--task", "mixed", "--functions", ",".join(load_specs()), "--out", out,
+    cli = config("--task", "mixed", "--preset", "mixed", "--functions", ",".join(load_specs()), "--out", out,
                  "--set", "tasks=" + ",".join(TASKS["mixed"].defaults["tasks"]),
                  "--set", "lengths=" + ",".join(map(str, MixedConfig().lengths))).to_dict()
     assert cli["model"]["base"] is None  # make_data gives a generated task 128
     cli["model"]["base"] = 128
     assert cli == experiment
-    # and without the experiment's own settings, train --task mixed is the mixed preset
-    cfg = config("--task", "mixed")
+    # and without the experiment's own settings, train --task mixed --preset mixed is the preset
+    cfg = config("--task", "mixed", "--preset", "mixed")
     for path, value in presets.load_preset("mixed").values.items():
         assert settings.flatten(cfg.to_dict())[path] == value, path
 

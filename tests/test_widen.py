@@ -97,6 +97,22 @@ def test_widened_heads_keep_their_values_and_give_new_ones_probability_0(tok, pa
     assert wide.config.base == 64 and model.config.base == 32  # the original is untouched
 
 
+def test_a_widened_general_parse_answers_as_before_and_its_context_gives_new_values_nothing(tok):
+    """The general parse (the default) widens too: its context reader's value head is
+    padded (new values probability 0), its number and character readers read any value
+    below the new base (so an untrained model may parse differently: "?" is code 63)."""
+    torch.manual_seed(0)
+    model = _model("general", tok)
+    wide = model.widen(64, "exact")
+    head, wide_head = model.parser.context.value, wide.parser.context.value
+    assert torch.equal(wide_head.weight[:32], head.weight) and wide_head.weight[32:].abs().max() == 0
+    assert torch.equal(wide_head.bias[:32], head.bias) and (wide_head.bias[32:] == UNSEEN).all()
+    questions = ["Add 3 and 4", "What is 30 times 2?", "Add 50 and 40"]
+    assert all(0 <= a < 64 for a in wide.predict(tok, questions).answers)
+    assert wide.library.config.base == 64 and wide.parser.numbers.n == 64
+    assert wide.config.base == 64 and model.config.base == 32
+
+
 def test_widened_copies_read_numbers_the_trained_base_could_not(tok):
     torch.manual_seed(0)
     model = _model("copies", tok)

@@ -5,7 +5,7 @@ that ``train --resume`` changes nothing but how long and where the run trains.
 ``train`` has a few flags; every other setting is a field of the run's config, given
 as ``--set KEY=VALUE`` or by a preset file (``--preset NAME|FILE.json``,
 :mod:`neurocompiler.settings`). Later wins: the dataclasses' defaults (and what
-``train`` derives from the data), the task's preset (``TaskSpec.parse``), each
+``train`` derives from the data), the default preset (``general``, for every task), each
 ``--preset`` in turn, the flags, each ``--set`` in turn.
 """
 
@@ -43,23 +43,17 @@ def _width() -> int:
 
 
 def _epilog() -> str:
-    from .tasks import TASKS
-
-    users = {}
-    for name, spec in TASKS.items():
-        users.setdefault(spec.parse, []).append(name)
-    users.setdefault(presets.task_preset("jsonl"), []).append("jsonl")
-    lines = ["presets (--preset NAME; the default of a task in brackets):"]
+    lines = ["presets (--preset NAME; [train]: the default of every task):"]
     for name in presets.preset_names():
         preset = presets.load_preset(name)
-        tasks = f" [{', '.join(users[name])}]" if name in users else ""
+        tasks = " [train]" if name == presets.task_preset("jsonl") else ""
         lines += textwrap.wrap(f"{name}{tasks}: {preset.description}", _width(), initial_indent="  ",
                                subsequent_indent="      ")
     lines += [""] + textwrap.wrap(
         "--set KEY=VALUE sets any field of the run's config (TrainConfig; model: AugmentConfig; its groups "
         "model.backbone, model.slots, model.selection) by its dotted path or its name, or an option of the task: --set dim=64, --set "
         "tokenizer=bpe, --set span_candidates=8, --set per_function_spans=true, --set lengths=4,6,8. Later wins: "
-        "the defaults, the task's preset, each --preset, the flags, each --set. Every key, its type and "
+        "the defaults, the default preset (general), each --preset, the flags, each --set. Every key, its type and "
         "default, and every preset: docs/PRESETS.md.", _width())
     return "\n".join(lines)
 
@@ -183,7 +177,7 @@ def compose(args) -> tuple[object, list[tuple[str, list[str]]]]:
     sets = [(text, *settings.parse_set(text, task)) for text in args.settings]
     preset = presets.task_preset(task)
     layers = [("train's defaults", _defaults(task)),
-              (f"the {task} task's preset {preset}", presets.load_preset(preset).values),
+              (f"the default preset {preset}", presets.load_preset(preset).values),
               *((f"--preset {p.name}", p.values) for p in chosen),
               ("the flags", flags),
               *((f"--set {text}", {path: value}) for text, path, value in sets)]

@@ -29,7 +29,9 @@ same shape. Both may be repeated. Later wins:
 
 1. the dataclasses' defaults, and what `train` derives itself (the task's functions, a
    JSONL run's base, cells and step budget fitted to its data);
-2. the task's preset (`TaskSpec.parse`, in the column "default of" below);
+2. the default preset, `general` (the general parse), for every task and for a JSONL
+   file alike; the experiments that reproduce docs/RESULTS.md's tables name the presets
+   they were measured with (the column "default of" below);
 3. each `--preset`, in order;
 4. the flags (`--epochs`, `--cells`, ...);
 5. each `--set`, in order.
@@ -82,12 +84,7 @@ def _value(value: object) -> str:
 
 
 def _presets_table() -> list[str]:
-    from .tasks import TASKS
-
-    users: dict[str, list[str]] = {}
-    for name, spec in TASKS.items():
-        users.setdefault(spec.parse, []).append(name)
-    users.setdefault(presets.task_preset("jsonl"), []).append("jsonl")
+    users = presets.preset_users()
     lines = ["## Shipped presets", "", "| preset | default of | description | sets |", "| --- | --- | --- | --- |"]
     for name in presets.preset_names():
         preset = presets.load_preset(name)

@@ -133,7 +133,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
     opt = torch.optim.AdamW(model.param_groups(cfg.backbone_lr_scale), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if resume:
         checkpoint.load_optimizer(opt, run_dir)
-    ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    # find_unused_parameters: a parse need not touch every head on every batch (the general
+    # parse's span reader on a batch with no list function, a candidate's unread kinds)
+    ddp = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
 
     steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs

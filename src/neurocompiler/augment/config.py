@@ -229,8 +229,8 @@ class AugmentConfig:
                     raise InputError(f"slots.{name}: a switch of the slots parse only, but parsing is "
                                      f"{self.parsing}")
         if self.parsing == "general" and self.selection != SelectionConfig():
-            raise InputError(f"selection: a variant of the slots and pooled parses' training, but parsing is "
-                             f"general (which always adds each function's own loss)")
+            raise InputError("selection: a variant of the slots and pooled parses' training, but parsing is "
+                             "general (which always adds each function's own loss)")
         if self.base is not None and (not isinstance(self.base, int) or isinstance(self.base, bool) or self.base < 2):
             raise InputError(f"base: expected an integer >= 2, got {self.base!r}")
         base = self.base or 1 << 62  # checks against the base wait for it to be chosen

@@ -103,6 +103,8 @@ class AugmentedLM(Answerer):
         wider = AugmentedLM(cfg, backbone=self.backbone)
         if isinstance(self.parser, SlotParser):
             heads = ["parser.value"] + (["parser.copy"] if self.parser.copy is not None else [])
+        elif isinstance(self.parser, GeneralParser):  # its numbers and characters read any value below base
+            heads = ["parser.context.value"]
         else:
             heads = ["parser.proj"]
         program = self.library.machine.program.widened(wider.library.config)

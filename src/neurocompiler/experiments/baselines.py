@@ -11,8 +11,9 @@ operands wider than any seen, answered at a wider base with the exact ALU swappe
 Models (``--models``):
 
 * ``augmented``: the backbone, selection and parsing heads, and the library (§3.4),
-  with the task's parse (``TaskSpec.parse``: ``spans`` for sort and reverse,
-  ``offsets`` for fib, ``copies`` for count, ``slots`` for arithmetic);
+  with the parse the grid was measured with (``Setup.parse``, a preset: ``spans`` for
+  sort and reverse, ``offsets`` for fib, ``copies`` for count, ``slots`` for arithmetic;
+  ``--models general`` is the default parse of ``train``);
 * ``direct``: the same backbone with heads straight on the pooled z, no computer
   (:class:`neurocompiler.baselines.DirectLM`);
 * ``autoregressive``: the same sizes as a decoder that writes the answer, no computer
@@ -39,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from ..augment import AugmentConfig
 from ..library import load_specs
 from ..presets import preset_model
-from ..tasks import TASKS, generate, load_jsonl, save_jsonl
+from ..tasks import generate, load_jsonl, save_jsonl
 from ..train import TrainConfig, evaluate, load_run, train_or_reuse
 from .common import format_table, ints, mean_std, names, results_dir, write_csv
 
@@ -51,7 +52,8 @@ class Setup:
     asked at base w * base, every operand at least ``base`` (wider than any seen), and
     the model answers there widened (``Answerer.widen``) with the ``wide_alu``.
     ``max_steps`` covers the longest OOD input (reverse 12: 66 machine steps, count 12:
-    90, fib depth 8: 64, sort 16: about 1,540)."""
+    90, fib depth 8: 64, sort 16: about 1,540). ``parse``: the preset of the augmented
+    model's parse."""
 
     functions: tuple[str, ...]
     options: dict = field(default_factory=dict)
@@ -61,6 +63,7 @@ class Setup:
     max_steps: int = 2000
     wider: int = 1
     wide_alu: str = "exact"
+    parse: str = "slots"
 
     def ood_set(self, base: int) -> tuple[dict, int] | None:
         """The OOD set's task options and base, for a model trained at ``base``."""
@@ -72,25 +75,26 @@ class Setup:
 SETUPS = {
     # bpe-numbers: every number up to 999 is a token, so the OOD numbers 128..255 can be read
     "arithmetic": Setup(("add", "sub", "mul", "div"), tokenizer="bpe-numbers", wider=2),
-    "fib": Setup(("fib",), {"depths": (1, 2, 3, 4)}, {"depths": (6, 8)}, max_steps=100),
+    "fib": Setup(("fib",), {"depths": (1, 2, 3, 4)}, {"depths": (6, 8)}, max_steps=100, parse="offsets"),
     # bpe: the letter is a token of its own, and the string's closing quote ('"?') is not
     "count": Setup(("count",), {"lengths": (4, 6, 8)}, {"lengths": (12,)}, cells=13, tokenizer="bpe",
-                   max_steps=120),
+                   max_steps=120, parse="copies"),
     # the issue's protocol: train on strings of length <= 12, test on 16
     "reverse": Setup(("reverse",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17, tokenizer="char",
-                     max_steps=120),
+                     max_steps=120, parse="spans"),
     "sort": Setup(("insertion_sort",), {"lengths": (8, 10, 12)}, {"lengths": (16,)}, cells=17,
-                  tokenizer="char", max_steps=2000),
+                  tokenizer="char", max_steps=2000, parse="spans"),
 }
 @dataclass(frozen=True)
 class Variant:
     """A model of the grid: its architecture, what it changes in the task's
-    :class:`AugmentConfig` (``functions="all"``: the whole library), and a tokenizer
-    that replaces the task's."""
+    :class:`AugmentConfig` (``functions="all"``: the whole library), a tokenizer
+    that replaces the task's, and a preset whose parse replaces the task's."""
 
     architecture: str = "augmented"
     overrides: dict = field(default_factory=dict)
     tokenizer: str | None = None
+    parse: str | None = None
 
 
 MODELS = {
@@ -102,6 +106,7 @@ MODELS = {
     "spans": Variant(overrides=preset_model("spans")),
     "copies": Variant(overrides=preset_model("copies")),
     "pooled": Variant(overrides=preset_model("pooled")),
+    "general": Variant(parse="general"),
     "embedding-cells": Variant(overrides={**preset_model("slots"), "slots.cell_values": "embedding"}),
     "span-length": Variant(overrides={**preset_model("slots"), "slots.cell_values": "embedding",
                                       "slots.list_length": "span"}),
@@ -139,7 +144,8 @@ def run(cfg: BaselinesConfig) -> dict:
         setup = SETUPS[task]
         for model_name in cfg.models:
             variant = MODELS[model_name]
-            options = {"functions": setup.functions, **preset_model(TASKS[task].parse), **variant.overrides}
+            options = {"functions": setup.functions, **preset_model(variant.parse or setup.parse),
+                       **variant.overrides}
             if options["functions"] == "all":
                 options["functions"] = tuple(load_specs())
             for seed in cfg.seeds:

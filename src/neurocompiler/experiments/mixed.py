@@ -10,17 +10,16 @@ tells the model which program a question needs. Scored per task: exact answers, 
 often the selected (argmax) program is the one that answers it. Each seed is one
 ``neurocompiler train --task mixed`` run, kept under ``results/mixed/seed<s>/``.
 
-The defaults are the mixed task's preset (``presets/mixed.json``), which ``neurocompiler
-train --task mixed`` trains with too: what docs/RESULTS.md measured to work, numbers as
-whole tokens (``bpe-numbers``), the ``offsets`` parse, a set of registers and a span
-(with its own keys) per function, a character copy that may also be ranked from the
-question's end, and each function's own answer loss beside the paper's
-(``selection.function_loss=1``), without which a function that loses its questions to another's
-shortcut never learns them. Two defaults differ from ``train --task mixed`` on purpose:
-the functions (here the whole library, the point of the experiment; ``train``: the
-mixed task's own, ``--functions`` to choose) and the cells (here the longest of
-``--lengths``, so that shorter strings get fewer; ``train``: the preset's 12, the same
-for the default lengths).
+The defaults are the ``mixed`` preset (``presets/mixed.json``), the parse its table in
+docs/RESULTS.md was measured with: numbers as whole tokens (``bpe-numbers``), the
+``offsets`` parse, a set of registers and a span (with its own keys) per function, a
+character copy that may also be ranked from the question's end, and each function's own
+answer loss beside the paper's (``selection.function_loss=1``), without which a
+function that loses its questions to another's shortcut never learns them.
+``neurocompiler train --task mixed`` trains with the general parse, as every task does
+(``--preset mixed`` for this one); ``--parse general`` runs this experiment with it.
+The experiment selects from the whole library (``train --task mixed``: the mixed task's
+own functions) and sizes the cells to the longest of ``--lengths``.
 """
 
 from __future__ import annotations
@@ -38,12 +37,12 @@ from ..tokenizer import TOKENIZER_KINDS
 from ..train import TrainConfig, evaluate, iter_metrics, load_run, train_or_reuse
 from .common import bar_chart, format_table, ints, mean_std, names, results_dir, write_csv
 
-PRESET = TASKS["mixed"].parse  # what `train --task mixed` trains with: the defaults below are its values
+PRESET = "mixed"  # the preset this experiment's table was measured with: the defaults below are its values
 _SET = load_preset(PRESET).values
 
 
 def _default(path: str):
-    """The mixed task's preset's value of ``path`` (a dotted config field), else the field's default."""
+    """The mixed preset's value of ``path`` (a dotted config field), else the field's default."""
     return _SET.get(path, fields()[path].default)
 
 
@@ -76,7 +75,7 @@ class MixedConfig:
 
 
 def train_config(cfg: MixedConfig, seed: int, out: str) -> TrainConfig:
-    """Seed ``seed``'s run: the mixed task's preset, ``cfg.parse``'s parse if given, then
+    """Seed ``seed``'s run: the mixed preset, ``cfg.parse``'s parse if given, then
     this experiment's settings (which default to the preset's own)."""
     values = dict(_SET)
     if cfg.parse:

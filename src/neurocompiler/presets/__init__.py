@@ -8,8 +8,8 @@ optionally ``"extends"``, the name or path of a preset whose settings it adds to
 path relative to this file). Every key is checked against the dataclasses and every
 value against its field's type (:mod:`neurocompiler.settings`), so a bad file is one
 line naming it and the problem. The named parses (``general``, ``slots``, ``pooled``,
-``spans``, ``copies``, ``offsets``) are presets, and a task's ``TaskSpec.parse`` names
-the preset it trains with by default.
+``spans``, ``copies``, ``offsets``) are presets. Every run trains with ``general`` by
+default; an experiment names the preset its table was measured with.
 """
 
 from __future__ import annotations
@@ -115,8 +115,25 @@ def preset_model(ref: str) -> dict:
             if path.startswith("model.") and not path.startswith("model.backbone.")}
 
 
-def task_preset(task: str) -> str:
-    """The preset a task trains with by default (``TaskSpec.parse``; a JSONL run: general)."""
-    from ..tasks import TASKS
+DEFAULT = "general"  # the preset every run trains with, under its own presets, flags and --set
 
-    return TASKS[task].parse if task in TASKS else "general"
+
+def preset_users() -> dict[str, list[str]]:
+    """Which command trains with each preset by default: ``train`` (every task, and a
+    JSONL file) the general parse; each experiment the presets its table was measured
+    with."""
+    from ..experiments import baselines, mixed, sort
+
+    users: dict[str, list[str]] = {DEFAULT: ["train"]}
+    users.setdefault(mixed.PRESET, []).append("experiment mixed")
+    for name in sort.SortConfig().parsings:
+        users.setdefault(name, []).append("experiment sort")
+    for task, setup in baselines.SETUPS.items():
+        users.setdefault(setup.parse, []).append(f"experiment baselines ({task})")
+    return users
+
+
+def task_preset(task: str) -> str:
+    """The preset a run of ``task`` trains with by default: the general parse, for
+    every task and for a JSONL file alike."""
+    return DEFAULT

@@ -50,17 +50,16 @@ class Generator(Protocol):
 @dataclass(frozen=True)
 class TaskSpec:
     """A registered task: its generator, the library functions its examples use, the
-    kind of answer (``"mixed"`` for a mixture of kinds), its default options (every
-    option the task accepts; ``None`` means "the sub-task's own default") and the preset
-    a run of it trains with by default (``parse``: the name of a file in
-    ``neurocompiler/presets``, :mod:`neurocompiler.presets`)."""
+    kind of answer (``"mixed"`` for a mixture of kinds) and its default options (every
+    option the task accepts; ``None`` means "the sub-task's own default"). Every task
+    trains with the general parse by default; the parse a table in docs/RESULTS.md was
+    measured with is named by that table's experiment (a preset)."""
 
     name: str
     generator: Generator
     functions: tuple[str, ...]
     answer_kind: AnswerKind
     defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
-    parse: str = "slots"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))

@@ -16,10 +16,10 @@ from .strings import ALPHABET, LENGTHS, count_letters, reverse_string, sort_stri
 _STRING_OPTIONS = {"lengths": LENGTHS, "alphabet": ALPHABET}
 _BASIC = (
     TaskSpec("arithmetic", arithmetic, OPS, "int", {"ops": OPS, "operands": None}),
-    TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}, parse="offsets"),
-    TaskSpec("sort", sort_string, ("insertion_sort",), "str", _STRING_OPTIONS, parse="spans"),
-    TaskSpec("count", count_letters, ("count",), "int", _STRING_OPTIONS, parse="copies"),
-    TaskSpec("reverse", reverse_string, ("reverse",), "str", _STRING_OPTIONS, parse="spans"),
+    TaskSpec("fib", fib, ("fib",), "int", {"depths": DEPTHS}),
+    TaskSpec("sort", sort_string, ("insertion_sort",), "str", _STRING_OPTIONS),
+    TaskSpec("count", count_letters, ("count",), "int", _STRING_OPTIONS),
+    TaskSpec("reverse", reverse_string, ("reverse",), "str", _STRING_OPTIONS),
 )
 MIXABLE = tuple(spec.name for spec in _BASIC)
 _SHARED = tuple(dict.fromkeys(key for spec in _BASIC for key in spec.defaults))
@@ -72,7 +72,7 @@ def mixed(count: int, rng: random.Random, base: int, *, tasks: object = MIXABLE,
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in _BASIC}
 TASKS["mixed"] = TaskSpec(
     "mixed", mixed, tuple(dict.fromkeys(f for spec in _BASIC for f in spec.functions)), "mixed",
-    {"tasks": MIXABLE, "per_task": None, **dict.fromkeys(_SHARED)}, parse="mixed",
+    {"tasks": MIXABLE, "per_task": None, **dict.fromkeys(_SHARED)},
 )
 
 
