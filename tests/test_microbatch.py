@@ -140,3 +140,53 @@ def test_the_step_estimate_grows_with_the_question_length():
     long_plan = plan_training(cfg, model, tokenizer, [Example("Add 3 and 4. " * 230, 7)], limit)
     short_plan = plan_training(cfg, model, tokenizer, train_set, limit)
     assert long_plan.micro_batch == 4 and short_plan.micro_batch == 32
+
+
+@pytest.mark.parametrize("task, functions, options", [
+    ("arithmetic", ("add", "sub", "mul", "div"), {}),  # numbers and characters: two padded blocks of options
+    ("sort", ("insertion_sort", "reverse", "count"), {"lengths": (3, 4)}),
+])
+def test_the_general_parse_draws_each_question_the_same_candidates_in_any_micro_batch(task, functions, options):
+    """The general parse (the default) samples its candidates (Gumbel top-k over each
+    input's options: the question's numbers, then its characters, each block padded to
+    the batch's most). Each question's draws are keyed by its place and by each option's
+    place within its block, so micro-batches still give the full batch's step; keyed by
+    the padded column, they would not (checked below)."""
+    from neurocompiler import noise
+
+    cfg = TrainConfig(task=task, task_options=options, examples=60, batch_size=12,
+                      model=AugmentConfig(base=128, cells=4, functions=functions, max_steps=60,
+                                          backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1)))
+    torch.manual_seed(1)
+    loss, grads, weights = one_step(cfg, None)
+    for micro in (5, 1):
+        torch.manual_seed(1)
+        l_m, g_m, w_m = one_step(cfg, micro)
+        assert l_m == pytest.approx(loss, rel=1e-5) and close(g_m, grads) and close(w_m, weights), micro
+    if task == "arithmetic":
+        blocks = noise.exponential_blocks_like
+        try:  # one block over the padded columns: a character's draw moves with the batch's numbers
+            noise.exponential_blocks_like = lambda x, _=None: blocks(x)
+            torch.manual_seed(1)
+            l_whole = one_step(cfg, None)[0]
+            torch.manual_seed(1)
+            l_split = one_step(cfg, 5)[0]
+        finally:
+            noise.exponential_blocks_like = blocks
+        assert l_split != pytest.approx(l_whole, rel=1e-5)
+
+
+def test_a_block_s_draws_do_not_depend_on_its_padding():
+    from neurocompiler import noise
+
+    with noise.rows(7, [3, 4]):
+        short = noise.exponential_blocks_like(torch.zeros(2, 3, 5), (2, 2, 1))
+    with noise.rows(7, [3, 4]):
+        long = noise.exponential_blocks_like(torch.zeros(2, 3, 9), (4, 4, 1))
+    assert torch.equal(long[..., :2], short[..., :2]) and torch.equal(long[..., 4:6], short[..., 2:4])
+    assert torch.equal(long[..., 8], short[..., 4])
+    with noise.rows(8, [3, 4]):  # another step's seed draws other noise
+        assert not torch.equal(noise.exponential_blocks_like(torch.zeros(2, 3, 5), (2, 2, 1)), short)
+    with pytest.raises(ValueError, match="do not cover"):
+        with noise.rows(7, [3, 4]):
+            noise.exponential_blocks_like(torch.zeros(2, 3, 5), (2, 2))

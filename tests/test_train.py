@@ -94,9 +94,9 @@ def test_non_finite_loss_stops_the_run(tmp_path, monkeypatch):
 def test_two_gloo_processes_train_the_same_model_as_one(tmp_path):
     """With a parse that draws no noise (``slots``), two processes train exactly the model
     one does. The default general parse trains across processes too (its heads need not
-    all be touched by every batch), but its candidates' Gumbel draws depend on how a
-    batch lays out each question's options, so its two-process run is checked to train,
-    not to equal the one-process run."""
+    all be touched by every batch, so DDP is told so); its two-process run is checked to
+    train, not to equal the one-process run: its selection of input kinds still ends a
+    little apart (a known gap, not yet understood)."""
     args = ["train", "--set", "examples=120", "--epochs", "2", "--batch-size", "16", "--device", "cpu", *SMALL]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")

@@ -1,7 +1,7 @@
 """Training noise that does not depend on how a batch is split.
 
-The span candidates' Gumbel noise (``augment.SlotParser._discrete``) is drawn per
-question: inside :func:`rows`, row b of a draw comes from its own generator, seeded by
+The span candidates' Gumbel noise (``augment.SlotParser._discrete``) and the general
+parse's (:mod:`neurocompiler.augment.sampler`) are drawn per question: inside :func:`rows`, row b of a draw comes from its own generator, seeded by
 the step's seed, the question's place in the global batch and the draw's order within
 the forward pass. So a step computed in micro-batches, or across processes, draws for
 each question exactly what the whole batch would. Outside :func:`rows` (a model used on
@@ -40,4 +40,34 @@ def exponential_like(x: torch.Tensor) -> torch.Tensor:
     for b, place in enumerate(places):
         g = torch.Generator().manual_seed((seed * 1_000_003 + place * 1_009 + site) % (1 << 63))
         out[b].exponential_(generator=g)
+    return out.to(x.device)
+
+
+def exponential_blocks_like(x: torch.Tensor, blocks: Sequence[int] | None = None) -> torch.Tensor:
+    """Exp(1) noise shaped like ``x`` (B, ..., O) whose last dimension is ``blocks``
+    (sizes summing to O; None: one block): inside :func:`rows`, every row, leading index
+    and block draws from its own generator, so the draw for the j-th option of a block
+    does not depend on how far the batch pads the blocks (the general parse's options
+    are the question's numbers, then its characters, each padded to the batch's most).
+    Outside :func:`rows`, the global generator."""
+    blocks = tuple(blocks) if blocks is not None else (x.shape[-1],)
+    ctx = _ROWS.get()
+    if ctx is None or len(ctx[1]) != x.shape[0] or x.dim() < 2:
+        return torch.empty_like(x).exponential_()
+    if sum(blocks) != x.shape[-1]:
+        raise ValueError(f"blocks {blocks} do not cover the last dimension {x.shape[-1]}")
+    seed, places, calls = ctx
+    site, calls[0] = calls[0], calls[0] + 1
+    out = torch.empty(x.shape, dtype=x.dtype)
+    lines = out.view(x.shape[0], -1, x.shape[-1])
+    edges = [0]
+    for size in blocks:
+        edges.append(edges[-1] + size)
+    for b, place in enumerate(places):
+        first = seed * 1_000_003 + place * 1_009 + site
+        for j in range(lines.shape[1]):
+            for k in range(len(blocks)):
+                if edges[k + 1] > edges[k]:
+                    key = (first * 7_919 + j * 104_729 + k) % (1 << 63)
+                    lines[b, j, edges[k]:edges[k + 1]].exponential_(generator=torch.Generator().manual_seed(key))
     return out.to(x.device)

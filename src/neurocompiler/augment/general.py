@@ -213,13 +213,13 @@ class GeneralParser(nn.Module):
             options = scalars[:, s, None].expand(B, regs.shape[1], -1).masked_fill(taken, float("-inf"))
             explore = prior[:, s, None].expand_as(options)
             if j == last:  # enumerated (its likeliest options, or in training a draw): W parses become W * E
-                pick = self.sampler.every(options, self.training, ENUMERATE, prior=explore)
+                pick = self.sampler.every(options, self.training, ENUMERATE, prior=explore, blocks=(N, Q, 1))
                 E = pick.index.shape[-1]
                 pick = type(pick)(*(t.flatten(1) for t in (pick.index, pick.logp, pick.ok, pick.logq)))
                 parent = torch.arange(regs.shape[1], device=device).repeat_interleave(E).expand(B, -1)
             else:
                 parent, pick = self.sampler.beam(logq.masked_fill(~ok, float("-inf")), options, self.training, K,
-                                                 prior=explore)
+                                                 prior=explore, blocks=(N, Q, 1))
             keep = lambda t: t.gather(1, parent.view(B, -1, *[1] * (t.dim() - 2)).expand(-1, -1, *t.shape[2:]))  # noqa: E731
             regs, memory, logp, logq, ok, taken = (keep(t) for t in (regs, memory, logp, logq, ok, taken))
             soft = [x.map(keep) for x in soft]

@@ -71,7 +71,7 @@ class CandidateSampler:
         return Choices(index, picked.masked_fill(~ok, 0.0), ok, logq.gather(-1, index).masked_fill(~ok, 0.0))
 
     def beam(self, prefix: torch.Tensor, logits: torch.Tensor, training: bool, width: int,
-             prior: torch.Tensor | None = None) -> tuple[torch.Tensor, Choices]:
+             prior: torch.Tensor | None = None, blocks: tuple[int, ...] | None = None) -> tuple[torch.Tensor, Choices]:
         """Extend W partial parses (proposal log-probabilities ``prefix`` (B, W), -inf where
         there is none) by one slot's options ``logits`` (B, W, O): the ``width`` best of the
         W * O joint parses by their Gumbel-perturbed proposal, without replacement (a
@@ -82,8 +82,9 @@ class CandidateSampler:
         logp = log_softmax(logits)
         B, W, O = logp.shape
         logq = self.proposal(logp, prior, training)
-        joint = (prefix[..., None] + logq).flatten(1)
-        top = _noisy(joint, training).topk(min(width, W * O), -1).indices
+        joint = prefix[..., None] + logq  # (B, W, O): perturbed per option before it is flattened
+        top = _noisy(joint, training, blocks).flatten(1).topk(min(width, W * O), -1).indices
+        joint = joint.flatten(1)
         top = F.pad(top, (0, width - top.shape[-1]))
         ok = torch.isfinite(joint.gather(-1, top)) & (torch.arange(width, device=top.device) < W * O)
         picked = logp.flatten(1).gather(-1, top)
@@ -96,7 +97,8 @@ class CandidateSampler:
         (Gumbel top-k) in training."""
         return _noisy(logp, training)
 
-    def every(self, logits: torch.Tensor, training: bool, most: int, prior: torch.Tensor | None = None) -> Choices:
+    def every(self, logits: torch.Tensor, training: bool, most: int, prior: torch.Tensor | None = None,
+              blocks: tuple[int, ...] | None = None) -> Choices:
         """In training, ``most`` options of ``logits`` (B, K, O) each, as (B, K, E) choices
         (E = min(most, O)): a slot that is enumerated, not sampled, so that its part of the
         likelihood is exact over them. Where there are more than E options they are drawn
@@ -104,7 +106,7 @@ class CandidateSampler:
         low is still tried now and then; in evaluation, the argmax."""
         logp = log_softmax(logits)
         logq = self.proposal(logp, prior, training)
-        index = _noisy(logq, training).topk(min(most, logits.shape[-1]) if training else 1, -1).indices
+        index = _noisy(logq, training, blocks).topk(min(most, logits.shape[-1]) if training else 1, -1).indices
         picked = logp.gather(-1, index)
         ok = torch.isfinite(picked)
         return Choices(index, picked.masked_fill(~ok, 0.0), ok, logq.gather(-1, index).masked_fill(~ok, 0.0))
@@ -121,8 +123,10 @@ def log_softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.where(none, float("-inf"), logits.masked_fill(none, 0.0).log_softmax(-1))
 
 
-def _noisy(logp: torch.Tensor, training: bool) -> torch.Tensor:
-    """Gumbel-perturbed keys of ``logp`` in training (their top-k is a draw without
-    replacement), ``logp`` itself in evaluation; no gradient."""
+def _noisy(logp: torch.Tensor, training: bool, blocks: tuple[int, ...] | None = None) -> torch.Tensor:
+    """Gumbel-perturbed keys of ``logp`` (B, ..., O) in training (their top-k is a draw
+    without replacement), ``logp`` itself in evaluation; no gradient. The options are
+    ``blocks`` (sizes; None: one), each padded at its end: a question's draws do not
+    depend on the batch it is in (:func:`noise.exponential_blocks_like`)."""
     keys = logp.detach()
-    return keys - noise.exponential_like(keys).log() if training else keys  # + Gumbel noise
+    return keys - noise.exponential_blocks_like(keys, blocks).log() if training else keys  # + Gumbel noise
