@@ -48,6 +48,18 @@ def close(a: dict, b: dict) -> bool:
         torch.allclose(a[k], b[k], rtol=RTOL, atol=RTOL * max(1e-6, float(b[k].abs().max()))) for k in a)
 
 
+def assert_micro_batches_give_the_full_step(cfg: TrainConfig) -> dict:
+    """Micro-batches of 5 and of 1 give the whole batch's loss, gradients and update,
+    each from the same seeded start; returns the whole batch's gradients."""
+    torch.manual_seed(1)
+    loss, grads, weights = one_step(cfg, None)
+    for micro in (5, 1):
+        torch.manual_seed(1)
+        l_m, g_m, w_m = one_step(cfg, micro)
+        assert l_m == pytest.approx(loss, rel=1e-5) and close(g_m, grads) and close(w_m, weights), micro
+    return grads
+
+
 @pytest.mark.parametrize("architecture", ["augmented", "direct", "autoregressive"])
 def test_micro_batches_give_the_full_batch_gradients_and_update(architecture):
     cfg = tiny(architecture)
@@ -71,12 +83,7 @@ def test_micro_batches_draw_each_question_the_full_batch_s_span_noise():
                                           parsing="slots",
                                           slots={"cell_values": "token", "list_length": "abi", "span_candidates": 4},
                                           backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1)))
-    torch.manual_seed(1)
-    loss, grads, weights = one_step(cfg, None)
-    for micro in (5, 1):
-        torch.manual_seed(1)
-        l_m, g_m, w_m = one_step(cfg, micro)
-        assert l_m == pytest.approx(loss, rel=1e-5) and close(g_m, grads) and close(w_m, weights), micro
+    grads = assert_micro_batches_give_the_full_step(cfg)
     shared = noise.exponential_like  # one stream for the batch: micro-batches draw other noise
     try:
         noise.exponential_like = lambda x: torch.empty_like(x).exponential_()
@@ -157,12 +164,7 @@ def test_the_general_parse_draws_each_question_the_same_candidates_in_any_micro_
     cfg = TrainConfig(task=task, task_options=options, examples=60, batch_size=12,
                       model=AugmentConfig(base=128, cells=4, functions=functions, max_steps=60,
                                           backbone=BackboneConfig(dim=16, layers=2, heads=2, kv_heads=1)))
-    torch.manual_seed(1)
-    loss, grads, weights = one_step(cfg, None)
-    for micro in (5, 1):
-        torch.manual_seed(1)
-        l_m, g_m, w_m = one_step(cfg, micro)
-        assert l_m == pytest.approx(loss, rel=1e-5) and close(g_m, grads) and close(w_m, weights), micro
+    assert_micro_batches_give_the_full_step(cfg)
     if task == "arithmetic":
         blocks = noise.exponential_blocks_like
         try:  # one block over the padded columns: a character's draw moves with the batch's numbers
