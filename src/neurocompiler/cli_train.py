@@ -46,7 +46,7 @@ def _epilog() -> str:
     lines = ["presets (--preset NAME; [train]: the default of every task):"]
     for name in presets.preset_names():
         preset = presets.load_preset(name)
-        tasks = " [train]" if name == presets.task_preset("jsonl") else ""
+        tasks = " [train]" if name == presets.DEFAULT else ""
         lines += textwrap.wrap(f"{name}{tasks}: {preset.description}", _width(), initial_indent="  ",
                                subsequent_indent="      ")
     lines += [""] + textwrap.wrap(
@@ -175,7 +175,7 @@ def compose(args) -> tuple[object, list[tuple[str, list[str]]]]:
              **{key.strip(): value for key, _, value in raw if key.strip() in ("task", "train_file", "test_file")}}
     task = given.get("task") or ("jsonl" if given.get("train_file") or given.get("test_file") else "arithmetic")
     sets = [(text, *settings.parse_set(text, task)) for text in args.settings]
-    preset = presets.task_preset(task)
+    preset = presets.DEFAULT
     layers = [("train's defaults", _defaults(task)),
               (f"the default preset {preset}", presets.load_preset(preset).values),
               *((f"--preset {p.name}", p.values) for p in chosen),

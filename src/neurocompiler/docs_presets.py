@@ -83,8 +83,23 @@ def _value(value: object) -> str:
     return str(value)
 
 
+def preset_users() -> dict[str, list[str]]:
+    """Which command trains with each preset by default: ``train`` (every task, and a
+    JSONL file) the general parse; each experiment the presets its table was measured
+    with."""
+    from .experiments import baselines, mixed, sort
+
+    users: dict[str, list[str]] = {presets.DEFAULT: ["train"]}
+    users.setdefault(mixed.PRESET, []).append("experiment mixed")
+    for name in sort.SortConfig().parsings:
+        users.setdefault(name, []).append("experiment sort")
+    for task, setup in baselines.SETUPS.items():
+        users.setdefault(setup.parse, []).append(f"experiment baselines ({task})")
+    return users
+
+
 def _presets_table() -> list[str]:
-    users = presets.preset_users()
+    users = preset_users()
     lines = ["## Shipped presets", "", "| preset | default of | description | sets |", "| --- | --- | --- | --- |"]
     for name in presets.preset_names():
         preset = presets.load_preset(name)

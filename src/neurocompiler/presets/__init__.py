@@ -115,25 +115,4 @@ def preset_model(ref: str) -> dict:
             if path.startswith("model.") and not path.startswith("model.backbone.")}
 
 
-DEFAULT = "general"  # the preset every run trains with, under its own presets, flags and --set
-
-
-def preset_users() -> dict[str, list[str]]:
-    """Which command trains with each preset by default: ``train`` (every task, and a
-    JSONL file) the general parse; each experiment the presets its table was measured
-    with."""
-    from ..experiments import baselines, mixed, sort
-
-    users: dict[str, list[str]] = {DEFAULT: ["train"]}
-    users.setdefault(mixed.PRESET, []).append("experiment mixed")
-    for name in sort.SortConfig().parsings:
-        users.setdefault(name, []).append("experiment sort")
-    for task, setup in baselines.SETUPS.items():
-        users.setdefault(setup.parse, []).append(f"experiment baselines ({task})")
-    return users
-
-
-def task_preset(task: str) -> str:
-    """The preset a run of ``task`` trains with by default: the general parse, for
-    every task and for a JSONL file alike."""
-    return DEFAULT
+DEFAULT = "general"  # the preset every run, of any task or JSONL file, trains with under its own
